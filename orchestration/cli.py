@@ -1,0 +1,289 @@
+"""`bridge`: the command line of hris-lms-bridge.
+
+    bridge sync       run one nightly sync now (extract, build, check, publish)
+    bridge status     the last runs and the last publication
+    bridge audit      what a run checked, blocked and published, and the extracts it consumed
+    bridge simulate   run the simulated source systems on loopback
+    bridge demo       simulator + one sync + summary, then stop the simulator
+    bridge prepare    build the dbt manifest once (done by `make`)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+TELEMETRY_OFF = {
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DBT_VERSION_CHECK": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+}
+
+
+def _settings(require_sources: bool = True):
+    from orchestration.lib.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env(require_sources=require_sources)
+    except SettingsError as exc:
+        print(f"bridge: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def run_sync(trigger: str = "cli", *, quiet: bool = False) -> tuple[str, Any, Any]:
+    """Run the nightly job in this process and close the run in the audit trail."""
+    from orchestration.lib import run_log
+    from orchestration.lib.warehouse import WarehousePaths, SyncAlreadyRunning, connect_work, exclusive_sync
+
+    settings = _settings()
+    paths = WarehousePaths.from_url(settings.warehouse)
+    try:
+        with exclusive_sync(paths):
+            import dagster as dg
+
+            from connectors.landing import ensure_schema
+            from orchestration.definitions import defs
+
+            job = defs.get_job_def("nightly_sync")
+            instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+            result = job.execute_in_process(
+                instance=instance, tags={"bridge/trigger": trigger}, raise_on_error=False
+            )
+            failed_steps = sorted({e.step_key for e in result.all_events if e.is_step_failure and e.step_key})
+            con = connect_work(paths)
+            try:
+                ensure_schema(con)
+                decision = run_log.finish(
+                    con, paths, result.run_id, failed_steps=failed_steps, trigger=trigger,
+                    webhook_url=settings.webhook_url,
+                )
+            finally:
+                con.close()
+            if failed_steps and not quiet:
+                for event in result.all_events:
+                    if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+                        err = event.step_failure_data.error
+                        print(f"step {event.step_key} failed: {err.message.strip().splitlines()[0][:400]}",
+                              file=sys.stderr)
+            return result.run_id, decision, result
+    except SyncAlreadyRunning as exc:
+        print(f"bridge: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+
+
+def _open_audit(paths):
+    """Auditors read the published file (never blocked by a running sync); before the first
+    publication there is only the work file."""
+    import duckdb
+
+    if paths.published.exists():
+        return duckdb.connect(str(paths.published), read_only=True)
+    if paths.work.exists():
+        return duckdb.connect(str(paths.work), read_only=True)
+    print(f"bridge: no warehouse at {paths.published} yet: run `bridge sync` first", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from orchestration.lib.summary import format_run_report, run_report
+    from orchestration.lib.warehouse import WarehousePaths
+
+    started = time.monotonic()
+    run_id, decision, _ = run_sync(trigger=args.trigger)
+    paths = WarehousePaths.from_url(_settings().warehouse)
+    con = _open_audit(paths)
+    try:
+        print(format_run_report(run_report(con, run_id), published_file=str(paths.published)))
+    finally:
+        con.close()
+    print(f"\nsync took {time.monotonic() - started:.1f} s")
+    return 0 if decision.status == "published" else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from orchestration.lib.warehouse import WarehousePaths
+
+    paths = WarehousePaths.from_url(_settings(require_sources=False).warehouse)
+    con = _open_audit(paths)
+    try:
+        runs = con.execute(
+            "select r.run_id, r.started_at, r.finished_at, r.status, r.trigger, p.status as decision "
+            "from audit.pipeline_run r left join audit.publication p using (run_id) "
+            "order by r.started_at desc limit ?",
+            [args.limit],
+        ).fetchall()
+        last = con.execute(
+            "select run_id, decided_at, row_counts from audit.publication where status = 'published' "
+            "order by decided_at desc limit 1"
+        ).fetchone()
+    finally:
+        con.close()
+    print(f"warehouse: {paths.published}")
+    print("last runs:")
+    for run_id, started, finished, status, trigger, decision in runs:
+        print(f"  {run_id}  {started:%Y-%m-%d %H:%M:%S}  {status:<9} {trigger:<8} publication={decision or '-'}")
+    if last:
+        counts = json.loads(last[2]) if last[2] else {}
+        print(f"last publication: run {last[0]} at {last[1]:%Y-%m-%d %H:%M:%S}, {len(counts)} tables, "
+              f"{sum(counts.values())} rows")
+    else:
+        print("last publication: none yet")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from orchestration.lib.summary import format_run_report, latest_run_id, run_report
+    from orchestration.lib.warehouse import WarehousePaths
+
+    paths = WarehousePaths.from_url(_settings(require_sources=False).warehouse)
+    con = _open_audit(paths)
+    try:
+        run_id = args.run_id or latest_run_id(con)
+        if run_id is None:
+            print("bridge: no runs recorded yet", file=sys.stderr)
+            return 2
+        report = run_report(con, run_id)
+    finally:
+        con.close()
+    if report["run"].get("started_at") is None and not report["checks"]:
+        print(f"bridge: no run {run_id} in the audit trail", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(json.dumps(report, default=str, indent=2))
+    else:
+        print(format_run_report(report, published_file=str(paths.published)))
+        docs = paths.data_docs / run_id / "index.html"
+        if docs.exists():
+            print(f"\nData Docs: {docs}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    # Product code never imports the simulator: it runs as its own program.
+    return subprocess.call([sys.executable, "-m", "simulator", "serve", *args.sim_args])
+
+
+def start_simulator(profile: str, seed: int, workdir: Path, extra: list[str] | None = None) -> tuple[subprocess.Popen, dict]:
+    ready = workdir / "ready.json"
+    ready.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "serve", "--profile", profile, "--seed", str(seed),
+         "--workdir", str(workdir), *(extra or [])],
+    )
+    deadline = time.monotonic() + 300
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise SystemExit(f"bridge: the simulator exited with status {proc.returncode} before it was ready")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit("bridge: the simulator did not become ready within 300 s")
+        time.sleep(0.2)
+    return proc, json.loads(ready.read_text())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from orchestration.lib.settings import Settings
+    from orchestration.lib.summary import format_reconciliation, format_run_report, reconciliation_summary, run_report
+    from orchestration.lib.warehouse import WarehousePaths
+
+    workdir = Path(args.workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"starting the simulated sources ({args.profile} profile, seed {args.seed}) on loopback ...", flush=True)
+    t0 = time.monotonic()
+    proc, ready = start_simulator(args.profile, args.seed, workdir)
+    try:
+        print(f"simulator ready in {time.monotonic() - t0:.1f} s", flush=True)
+        os.environ.update(ready["env"])
+        if args.warehouse:
+            os.environ["BRIDGE_WAREHOUSE"] = args.warehouse
+        t1 = time.monotonic()
+        run_id, decision, _ = run_sync(trigger="demo")
+        elapsed = time.monotonic() - t1
+        settings = Settings.from_env()
+        paths = WarehousePaths.from_url(settings.warehouse)
+        import duckdb
+
+        con = duckdb.connect(str(paths.published), read_only=True)
+        try:
+            print()
+            print(format_run_report(run_report(con, run_id), published_file=str(paths.published)))
+        finally:
+            con.close()
+        work = duckdb.connect(str(paths.work), read_only=True)
+        try:
+            print()
+            print(format_reconciliation(reconciliation_summary(work)))
+        finally:
+            work.close()
+        print(f"\nnightly sync took {elapsed:.1f} s")
+        print(f"published warehouse: {paths.published}  (restricted: {paths.restricted})")
+        return 0 if decision.status == "published" else 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        print("simulator stopped")
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from orchestration.defs.transformation import dbt as dbt_defs
+
+    dbt_defs.dbt_project.preparer.prepare(dbt_defs.dbt_project)
+    print(f"dbt manifest: {dbt_defs.dbt_project.manifest_path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bridge", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sync", help="run one sync now with the configuration from the environment")
+    p.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("status", help="print the last runs and the last publication")
+    p.add_argument("--limit", type=int, default=10)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("audit", help="what a run checked, blocked and published")
+    p.add_argument("--run-id", help="a run id (default: the latest run)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("simulate", help="run the simulated source systems (see `bridge simulate --help`)",
+                       add_help=False)
+    p.add_argument("sim_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("demo", help="start the simulator, run one sync, print the summary, stop")
+    p.add_argument("--profile", default="standard", choices=("pilot", "standard", "large"))
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--workdir", default=".sim/demo")
+    p.add_argument("--warehouse", help="BRIDGE_WAREHOUSE for the demo (default: the environment's)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("prepare", help="build the dbt manifest")
+    p.set_defaults(func=cmd_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    for key, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(key, value)
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

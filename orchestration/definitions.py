@@ -1,0 +1,44 @@
+"""The Dagster code location: one Definitions merged from defs/."""
+
+from __future__ import annotations
+
+import os
+
+for _key, _value in {
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+}.items():
+    os.environ.setdefault(_key, _value)
+
+import dagster as dg  # noqa: E402
+
+from orchestration.defs.ingestion.assets import extract_assets  # noqa: E402
+from orchestration.defs.jobs import nightly_sync  # noqa: E402
+from orchestration.defs.publication import build_publish_asset  # noqa: E402
+from orchestration.defs.quality.checks import build_checks  # noqa: E402
+from orchestration.defs.resources import BridgeResource  # noqa: E402
+from orchestration.defs.schedules import nightly_schedule  # noqa: E402
+from orchestration.defs.sensors import payroll_inbox_sensor, record_failed_run  # noqa: E402
+from orchestration.defs.transformation.dbt import (  # noqa: E402
+    BridgeDbtCli,
+    dbt_project,
+    published_model_keys,
+    warehouse_models,
+)
+
+publish_asset = build_publish_asset(published_model_keys())
+_all_keys = {k for a in extract_assets for k in a.keys} | set(warehouse_models.keys)
+
+defs = dg.Definitions(
+    assets=[*extract_assets, warehouse_models, publish_asset],
+    asset_checks=build_checks(_all_keys),
+    jobs=[nightly_sync],
+    schedules=[nightly_schedule],
+    sensors=[payroll_inbox_sensor, record_failed_run],
+    resources={
+        "bridge": BridgeResource(),
+        "dbt": BridgeDbtCli(project_dir=dbt_project),
+    },
+)

@@ -1,0 +1,55 @@
+"""Sensors: new payroll files start a sync; a failed run still gets its audit verdict."""
+
+
+import hashlib
+import json
+
+import dagster as dg
+
+from connectors.payroll import list_files
+from orchestration.defs.jobs import nightly_sync
+from orchestration.lib import run_log
+from orchestration.lib.settings import Settings
+from orchestration.lib.warehouse import WarehousePaths, connect_work
+
+
+@dg.sensor(job=nightly_sync, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def payroll_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    """Starts a sync when a payroll export lands in PAYROLL_INBOX. The cursor is the set of
+    file checksums already seen; the connector itself skips loaded files by checksum too,
+    so a sensor that fires twice loads nothing twice."""
+    settings = Settings.from_env(require_sources=False)
+    inbox = settings.sources.get("PAYROLL_INBOX")
+    if not inbox:
+        return dg.SkipReason("PAYROLL_INBOX is not set")
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    names = {f.sha256 for f in list_files(inbox)}
+    new = sorted(names - seen)
+    if not new:
+        return dg.SkipReason("no new payroll files")
+    run_key = hashlib.sha256("\n".join(new).encode()).hexdigest()[:16]
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=run_key, tags={"bridge/trigger": "sensor", "bridge/payroll_files": str(len(new))})],
+        cursor=json.dumps(sorted(names | seen)),
+    )
+
+
+@dg.run_failure_sensor(monitored_jobs=[nightly_sync], default_status=dg.DefaultSensorStatus.RUNNING)
+def record_failed_run(context: dg.RunFailureSensorContext) -> None:
+    """A run stopped before `publish` (a failed step or a blocking check) gets a `blocked`
+    verdict and an alert; the published tables stay as they were."""
+    settings = Settings.from_env(require_sources=False)
+    paths = WarehousePaths.from_url(settings.warehouse)
+    failed = [e.step_key for e in context.get_step_failure_events() if e.step_key]
+    con = connect_work(paths)
+    try:
+        from connectors.landing import ensure_schema
+
+        ensure_schema(con)
+        run_log.finish(
+            con, paths, context.dagster_run.run_id, failed_steps=failed,
+            trigger=context.dagster_run.tags.get("bridge/trigger", "manual"),
+            webhook_url=settings.webhook_url,
+        )
+    finally:
+        con.close()

@@ -1,0 +1,112 @@
+"""dbt models as Dagster assets, dbt tests as asset checks (dagster-dbt)."""
+
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+from packaging import version
+
+from orchestration.defs.resources import BridgeResource
+from orchestration.lib.dbt_results import record_dbt_results
+from orchestration.lib.settings import Settings
+from orchestration.lib.warehouse import WarehousePaths
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
+
+
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    """What the dbt subprocess needs; secrets are not among them."""
+    paths = WarehousePaths.from_url(settings.warehouse)
+    env = {
+        "BRIDGE_WORK_DB": str(paths.work),
+        "LRS_ACCOUNT_HOMEPAGE": settings.sources.get("LRS_ACCOUNT_HOMEPAGE", ""),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_VERSION_CHECK": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    if settings.as_of:
+        env["BRIDGE_AS_OF"] = settings.as_of.isoformat()
+    return env
+
+
+def _parse_environment() -> None:
+    """`dbt parse` renders profiles.yml, which names BRIDGE_WORK_DB; give it a value even
+    when the sources are not configured (parsing touches no database)."""
+    settings = Settings.from_env(require_sources=False)
+    for key, value in dbt_environment(settings).items():
+        os.environ.setdefault(key, value)
+
+
+_parse_environment()
+# dbt runs as a subprocess: find the `dbt` installed beside this interpreter (the venv's).
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target=os.environ.get("BRIDGE_DBT_TARGET", "duckdb"),
+)
+# The manifest is built once (`make` runs `dbt parse`); only `dagster dev` re-parses.
+dbt_project.prepare_if_dev()
+if not dbt_project.manifest_path.exists():
+    dbt_project.preparer.prepare(dbt_project)
+
+
+class BridgeDbtCli(DbtCliResource):
+    """DbtCliResource that does not run `dbt --version`, which asks PyPI for a newer
+    release on every call (no network beyond loopback here)."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        from dbt.version import __version__
+
+        return version.parse(__version__)
+
+
+class BridgeDbtTranslator(DagsterDbtTranslator):
+    """Keys mirror the warehouse: raw/<table> for sources, <schema>/<model> for models."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return "raw"
+        return dbt_resource_props["schema"]
+
+
+translator = BridgeDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator)
+def warehouse_models(
+    context: dg.AssetExecutionContext, dbt: BridgeDbtCli, bridge: BridgeResource
+) -> Iterator[Any]:
+    settings = bridge.settings()
+    os.environ.update(dbt_environment(settings))
+    # Failing tests must not raise mid-stream: their results are recorded for the audit
+    # trail first; Dagster then blocks everything downstream of a failed blocking test.
+    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    yield from invocation.stream()
+    run_results = invocation.get_artifact("run_results.json")
+    with bridge.work() as con:
+        failed = record_dbt_results(con, context.run_id, run_results, invocation.manifest)
+    if failed:
+        context.log.error(f"dbt build: {len(failed)} failing blocking test(s) or model error(s): {failed[:10]}")
+
+
+def published_model_keys() -> list[dg.AssetKey]:
+    return [k for k in warehouse_models.keys if k.path[0] in ("reporting", "restricted")]

@@ -1,0 +1,226 @@
+"""Write-audit-publish for the DuckDB warehouse.
+
+The run builds and checks everything in the internal work file. Publishing writes a
+fresh file next to the published one and renames it into place: readers that hold the
+old file keep reading it (the rename swaps the directory entry, not the open inode) and
+new readers see the new one, never a mix. A blocked run republishes the previous
+reporting tables unchanged, only with the audit trail brought up to date.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.warehouse import WarehousePaths
+
+# schema -> which published file holds it
+PUBLISHED_SCHEMAS = ("reporting", "restricted")
+
+
+@dataclass(frozen=True)
+class PublicationDecision:
+    run_id: str
+    status: str  # published | blocked
+    blocked_by: list[str]
+    row_counts: dict[str, int]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables "
+        "where table_catalog = ? and table_schema = ? and table_type = 'BASE TABLE' order by 1",
+        [catalog, schema],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _work_catalog(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("select current_database()").fetchone()[0]
+
+
+def blocking_failures(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    """Names of the blocking checks of this run that failed (GX, SQL and dbt alike)."""
+    rows = con.execute(
+        "select distinct check_name from audit.dq_result "
+        "where run_id = ? and severity = 'blocking' and not success order by 1",
+        [run_id],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _copy_schema(con, src_catalog: str, dst_catalog: str, schema: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    con.execute(f'create schema if not exists {dst_catalog}."{schema}"')
+    for table in _tables(con, src_catalog, schema):
+        con.execute(
+            f'create table {dst_catalog}."{schema}"."{table}" as '
+            f'select * from {src_catalog}."{schema}"."{table}"'
+        )
+        counts[f"{schema}.{table}"] = con.execute(
+            f'select count(*) from {dst_catalog}."{schema}"."{table}"'
+        ).fetchone()[0]
+    return counts
+
+
+def _build_file(
+    con: duckdb.DuckDBPyConnection, target: Path, run_id: str, schemas: list[tuple[str, str]], mode: int
+) -> tuple[Path, dict[str, int]]:
+    """Build a complete copy of `target` beside it from (source catalog, schema) pairs."""
+    tmp = target.with_name(f".{target.name}.{run_id}.tmp")
+    for leftover in (tmp, Path(f"{tmp}.wal")):
+        leftover.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    con.execute(f"attach '{tmp}' as pub_tmp")
+    try:
+        for catalog, schema in schemas:
+            counts.update(_copy_schema(con, catalog, "pub_tmp", schema))
+        con.execute("checkpoint pub_tmp")
+    finally:
+        con.execute("detach pub_tmp")
+    os.chmod(tmp, mode)
+    return tmp, counts
+
+
+def write_published_files(
+    con: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str, *, publish_new: bool
+) -> dict[str, int]:
+    """Replace the published files. With publish_new=False the previous reporting and
+    restricted tables are carried over unchanged and only `audit` is refreshed.
+
+    Both files are built completely before either is renamed into place, so a failure
+    while building leaves the published state exactly as it was."""
+    work = _work_catalog(con)
+    counts: dict[str, int] = {}
+    attached_prev: list[str] = []
+    built: list[tuple[Path, Path]] = []
+    try:
+        if publish_new:
+            reporting_src, restricted_src = work, work
+        else:
+            reporting_src = restricted_src = None
+            if paths.published.exists():
+                con.execute(f"attach '{paths.published}' as prev_pub (read_only)")
+                attached_prev.append("prev_pub")
+                reporting_src = "prev_pub"
+            if paths.restricted.exists():
+                con.execute(f"attach '{paths.restricted}' as prev_restricted (read_only)")
+                attached_prev.append("prev_restricted")
+                restricted_src = "prev_restricted"
+
+        main_schemas = [(work, "audit")]
+        if reporting_src and "reporting" in _schemas(con, reporting_src):
+            main_schemas.insert(0, (reporting_src, "reporting"))
+        tmp, main_counts = _build_file(con, paths.published, run_id, main_schemas, 0o644)
+        built.append((tmp, paths.published))
+        counts.update(main_counts)
+        if restricted_src and "restricted" in _schemas(con, restricted_src):
+            tmp, restricted_counts = _build_file(
+                con, paths.restricted, run_id, [(restricted_src, "restricted")], 0o600
+            )
+            built.append((tmp, paths.restricted))
+            counts.update(restricted_counts)
+    except BaseException:
+        for tmp, _ in built:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        for alias in attached_prev:
+            con.execute(f"detach {alias}")
+    # Restricted first: a reader of the main file never sees a newer state than salaries.
+    for tmp, target in reversed(built):
+        os.replace(tmp, target)  # atomic on POSIX: readers see the old file or the new one
+    return {k: v for k, v in counts.items() if not k.startswith("audit.")}
+
+
+def work_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    work = _work_catalog(con)
+    counts = {}
+    for schema in PUBLISHED_SCHEMAS:
+        for table in _tables(con, work, schema):
+            counts[f"{schema}.{table}"] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+    return counts
+
+
+def _schemas(con, catalog: str) -> set[str]:
+    rows = con.execute(
+        "select distinct schema_name from information_schema.schemata where catalog_name = ?", [catalog]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def record_decision(con: duckdb.DuckDBPyConnection, decision: PublicationDecision) -> None:
+    con.execute(
+        "insert into audit.publication (run_id, decided_at, status, blocked_by, row_counts) values (?, ?, ?, ?, ?)",
+        [
+            decision.run_id,
+            _now(),
+            decision.status,
+            json.dumps(decision.blocked_by) if decision.blocked_by else None,
+            json.dumps(decision.row_counts, sort_keys=True),
+        ],
+    )
+
+
+def mark_run_finished(con: duckdb.DuckDBPyConnection, run_id: str, status: str) -> None:
+    con.execute(
+        "update audit.pipeline_run set finished_at = ?, status = ? where run_id = ?", [_now(), status, run_id]
+    )
+
+
+def run_status(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
+    row = con.execute("select status from audit.pipeline_run where run_id = ?", [run_id]).fetchone()
+    return row[0] if row else None
+
+
+def decision_for(con: duckdb.DuckDBPyConnection, run_id: str) -> PublicationDecision | None:
+    row = con.execute(
+        "select status, blocked_by, row_counts from audit.publication where run_id = ? "
+        "order by decided_at desc limit 1",
+        [run_id],
+    ).fetchone()
+    if row is None:
+        return None
+    return PublicationDecision(
+        run_id, row[0], json.loads(row[1]) if row[1] else [], json.loads(row[2]) if row[2] else {}
+    )
+
+
+def publish(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str) -> PublicationDecision:
+    """Publish the work build if every blocking check of the run passed; otherwise keep
+    the published state and record why. Returns the decision (recorded either way)."""
+    failing = blocking_failures(con, run_id)
+    if failing:
+        return block(con, paths, run_id, failing)
+    decision = PublicationDecision(run_id, "published", [], work_row_counts(con))
+    # Record the verdict and close the run first, so the published audit copy carries both.
+    record_decision(con, decision)
+    mark_run_finished(con, run_id, "succeeded")
+    try:
+        write_published_files(con, paths, run_id, publish_new=True)
+    except Exception as exc:
+        record_decision(
+            con, PublicationDecision(run_id, "blocked", [f"publish_failed: {type(exc).__name__}"], {})
+        )
+        mark_run_finished(con, run_id, "failed")
+        raise
+    return decision
+
+
+def block(
+    con: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str, blocked_by: list[str]
+) -> PublicationDecision:
+    decision = PublicationDecision(run_id, "blocked", blocked_by, {})
+    record_decision(con, decision)
+    mark_run_finished(con, run_id, "blocked")
+    write_published_files(con, paths, run_id, publish_new=False)
+    return decision

@@ -1,0 +1,61 @@
+"""Settings (the environment) -> the connectors' plain configuration objects."""
+
+from __future__ import annotations
+
+from connectors.config import (
+    BridgeSources,
+    CheckinsConfig,
+    HttpSettings,
+    LmsConfig,
+    PayrollConfig,
+    ScimConfig,
+    XapiConfig,
+)
+from orchestration.lib.settings import Settings, SettingsError
+
+from connectors.landing import RAW_STREAMS  # noqa: E402  (the stream names are the connectors')
+
+SOURCES = ("hris", "xapi", "lms", "checkins", "payroll")
+STREAMS: dict[str, tuple[str, ...]] = {source: tuple(RAW_STREAMS[source]) for source in SOURCES}
+
+
+def _float(settings: Settings, name: str, default: float) -> float:
+    raw = settings.extra.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def http_settings(settings: Settings) -> HttpSettings:
+    return HttpSettings(
+        connect_timeout=_float(settings, "BRIDGE_HTTP_CONNECT_TIMEOUT", 5.0),
+        read_timeout=_float(settings, "BRIDGE_HTTP_READ_TIMEOUT", 60.0),
+        max_attempts=int(_float(settings, "BRIDGE_HTTP_MAX_ATTEMPTS", 6)),
+        backoff_initial=_float(settings, "BRIDGE_HTTP_BACKOFF_INITIAL", 0.5),
+    )
+
+
+def bridge_sources(settings: Settings) -> BridgeSources:
+    s = settings.sources
+    http = http_settings(settings)
+    return BridgeSources(
+        hris=ScimConfig(
+            base_url=s["HRIS_SCIM_URL"], token=s["HRIS_SCIM_TOKEN"],
+            full_refresh_days=settings.full_refresh_days, http=http,
+        ),
+        xapi=XapiConfig(
+            base_url=s["LRS_URL"], username=s["LRS_USERNAME"], password=s["LRS_PASSWORD"],
+            account_homepage=s.get("LRS_ACCOUNT_HOMEPAGE"), http=http,
+        ),
+        lms=LmsConfig(
+            base_url=s["LMS_URL"], client_id=s["LMS_CLIENT_ID"], client_secret=s["LMS_CLIENT_SECRET"], http=http
+        ),
+        checkins=CheckinsConfig(base_url=s["CHECKINS_URL"], token=s["CHECKINS_TOKEN"], http=http),
+        payroll=PayrollConfig(inbox=s["PAYROLL_INBOX"]),
+    )
