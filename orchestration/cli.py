@@ -5,6 +5,7 @@
     bridge audit      what a run checked, blocked and published, and the extracts it consumed
     bridge simulate   run the simulated source systems on loopback
     bridge demo       simulator + one sync + summary, then stop the simulator
+    bridge report     regenerate the static report site from the published warehouse
     bridge prepare    build the dbt manifest once (done by `make`)
 """
 
@@ -206,7 +207,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.warehouse:
             os.environ["BRIDGE_WAREHOUSE"] = args.warehouse
         t1 = time.monotonic()
-        run_id, decision, _ = run_sync(trigger="demo")
+        run_id, decision, result = run_sync(trigger="demo")
         elapsed = time.monotonic() - t1
         settings = Settings.from_env()
         paths = WarehousePaths.from_url(settings.warehouse)
@@ -225,6 +226,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         finally:
             work.close()
         print(f"\nnightly sync took {elapsed:.1f} s")
+        seconds = report_seconds(result)
+        if seconds is not None:
+            print(f"report site: {paths.report}/index.html (generated in {seconds:.1f} s, "
+                  f"{seconds / elapsed:.0%} of the sync)")
         print(f"published warehouse: {paths.published}  (restricted: {paths.restricted})")
         return 0 if decision.status == "published" else 1
     finally:
@@ -234,6 +239,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
         print("simulator stopped")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from orchestration.lib.report import generate_report
+    from orchestration.lib.warehouse import WarehousePaths
+
+    paths = WarehousePaths.from_url(_settings(require_sources=False).warehouse)
+    if not paths.published.exists():
+        print(f"bridge: nothing published at {paths.published} yet", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else paths.report
+    result = generate_report(paths.published, out)
+    print(f"report for publication {result.publication_run_id} (as of {result.as_of_date}) "
+          f"written in {result.seconds:.1f} s:")
+    for page, path in result.pages.items():
+        print(f"  {page:<11} {path}")
+    return 0
+
+
+def report_seconds(result: Any) -> float | None:
+    """The report generation time `publish` recorded, for the demo summary."""
+    for event in result.all_events:
+        if event.is_step_materialization:
+            metadata = event.step_materialization_data.materialization.metadata
+            if "report_seconds" in metadata:
+                return float(metadata["report_seconds"].value)
+    return None
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
@@ -272,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", default=".sim/demo")
     p.add_argument("--warehouse", help="BRIDGE_WAREHOUSE for the demo (default: the environment's)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("report", help="regenerate the static report site from the published warehouse")
+    p.add_argument("--out", help="output folder (default: <warehouse dir>/report)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("prepare", help="build the dbt manifest")
     p.set_defaults(func=cmd_prepare)
