@@ -2,9 +2,10 @@
 
 One check per property, declared at import from the suites' specs (no database touched),
 with `blocking=True` for blocking severity so Dagster holds back everything downstream,
-`publish` included. Every outcome is also written to audit.dq_result.
+`publish` included. The checks run in two steps, not one per suite: the raw feeds before
+dbt builds on them, the warehouse after; each step pays Great Expectations' fixed costs
+once. Every outcome is written to audit.dq_result and the run's Data Docs.
 """
-
 
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ import dagster as dg
 from orchestration.defs.resources import BridgeResource
 from orchestration.lib.quality import reconciliation, suites
 from orchestration.lib.quality.audit_rows import write_dq_results
+from orchestration.lib.quality.data_docs import build_data_docs
 from orchestration.lib.quality.outcome import CheckOutcome, CheckSpec
 
 
@@ -46,47 +48,66 @@ def _result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     )
 
 
-def _suite_check(suite_name: str) -> dg.AssetChecksDefinition:
-    specs = suites.check_specs(suite_name)
+def _raw_checks(suite_names: list[str]) -> dg.AssetChecksDefinition:
+    specs = [s for name in suite_names for s in suites.check_specs(name)]
 
-    @dg.multi_asset_check(
-        name=f"gx__{suite_name.replace('.', '__')}",
-        specs=[_check_spec(s) for s in specs],
-        can_subset=False,
-    )
-    def _run(context: dg.AssetCheckExecutionContext, bridge: BridgeResource) -> Iterator[dg.AssetCheckResult]:
+    @dg.multi_asset_check(name="raw_feed_checks", specs=[_check_spec(s) for s in specs], can_subset=False)
+    def raw_feed_checks(
+        context: dg.AssetCheckExecutionContext, bridge: BridgeResource
+    ) -> Iterator[dg.AssetCheckResult]:
         with bridge.work() as con:
-            outcomes = suites.run_suite(con, suite_name)
-            write_dq_results(con, context.run_id, outcomes)
+            runs = suites.run_suites(con, suite_names)
+            outcomes = [o for r in runs for o in r.outcomes]
+            write_dq_results(con, context.run.run_id, outcomes)
         for outcome in outcomes:
             yield _result(outcome)
 
-    return _run
+    return raw_feed_checks
 
 
-def _reconciliation_check() -> dg.AssetChecksDefinition:
-    specs = reconciliation.reconciliation_specs()
+def _warehouse_checks(suite_names: list[str]) -> dg.AssetChecksDefinition:
+    specs = [s for name in suite_names for s in suites.check_specs(name)] + reconciliation.reconciliation_specs()
 
-    @dg.multi_asset_check(
-        name="reconciliation", specs=[_check_spec(s) for s in specs], can_subset=False
-    )
-    def _run(context: dg.AssetCheckExecutionContext, bridge: BridgeResource) -> Iterator[dg.AssetCheckResult]:
+    @dg.multi_asset_check(name="warehouse_checks", specs=[_check_spec(s) for s in specs], can_subset=False)
+    def warehouse_checks(
+        context: dg.AssetCheckExecutionContext, bridge: BridgeResource
+    ) -> Iterator[dg.AssetCheckResult]:
         thresholds = reconciliation.QualityThresholds.from_env(bridge.settings().extra)
+        paths = bridge.paths()
         with bridge.work() as con:
-            outcomes = reconciliation.run_reconciliation(con, thresholds)
-            write_dq_results(con, context.run_id, outcomes)
+            runs = suites.run_suites(con, suite_names)
+            recon = reconciliation.run_reconciliation(con, thresholds)
+            outcomes = [o for r in runs for o in r.outcomes] + recon
+            write_dq_results(con, context.run.run_id, outcomes)
+            earlier = _recorded_outcomes(con, context.run.run_id, exclude={o.check_name for o in outcomes})
+        # Data Docs show every check of the run: raw-feed suites and dbt tests included.
+        docs = build_data_docs(paths.data_docs, context.run.run_id, runs, [*recon, *earlier])
+        context.log.info(f"Great Expectations Data Docs: {docs}")
         for outcome in outcomes:
             yield _result(outcome)
 
-    return _run
+    return warehouse_checks
+
+
+def _recorded_outcomes(con, run_id: str, exclude: set[str]) -> list[CheckOutcome]:
+    import json
+
+    rows = con.execute(
+        "select check_name, target_table, severity, success, observed_value, unexpected_count, sample_keys, "
+        "engine from audit.dq_result where run_id = ?",
+        [run_id],
+    ).fetchall()
+    return [
+        CheckOutcome(name, table, severity, bool(success), observed, int(count or 0),
+                     json.loads(keys) if keys else [], engine, "")
+        for name, table, severity, success, observed, count, keys, engine in rows
+        if name not in exclude
+    ]
 
 
 def build_checks(known_assets: set[dg.AssetKey]) -> list[dg.AssetChecksDefinition]:
     """Checks for every suite whose target is an asset of this code location."""
-    checks = [
-        _suite_check(name)
-        for name, suite in suites.SUITES.items()
-        if asset_key_for(suite.target_table) in known_assets
-    ]
-    checks.append(_reconciliation_check())
-    return checks
+    names = [n for n, s in suites.SUITES.items() if asset_key_for(s.target_table) in known_assets]
+    raw = [n for n in names if suites.SUITES[n].target_table.startswith("raw.")]
+    warehouse = [n for n in names if n not in raw]
+    return [_raw_checks(raw), _warehouse_checks(warehouse)]

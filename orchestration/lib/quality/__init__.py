@@ -1,0 +1,10 @@
+"""Data-quality checks: GX suites over DuckDB frames and cross-system SQL reconciliation.
+
+Pure library code; Dagster wiring lives in ``orchestration/defs/quality``.
+Importing this package does not import Great Expectations (that costs ~15 s):
+specs are plain data so Dagster can declare asset checks at import time.
+"""
+
+from orchestration.lib.quality.outcome import CheckOutcome, CheckSpec
+
+__all__ = ["CheckOutcome", "CheckSpec"]
