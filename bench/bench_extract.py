@@ -1,0 +1,135 @@
+"""Extract-and-land throughput per feed and peak RSS (run via `make bench`; not a test).
+
+    python bench/bench_extract.py [--profile large] [--seed 1] [--workdir DIR]
+
+Starts the simulator, then per feed runs, each in a fresh child process:
+  * fetch: the feed's own page client only (HTTP + JSON, nothing landed): the serving rate;
+  * land:  a full extract into an empty DuckDB file (fetch + land + cursor commits).
+Prints records/s, MB/s and peak RSS of each, and land/fetch as the ratio of the
+bridge's throughput to the simulator's raw serving rate.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+for _k, _v in {"DAGSTER_DISABLE_TELEMETRY": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+               "GX_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}.items():
+    os.environ.setdefault(_k, _v)
+
+FEEDS = ("hris", "xapi", "lms", "checkins", "payroll")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0     # Linux: KiB
+
+
+def _fetch_only(feed: str, env: dict) -> tuple[int, int]:
+    """Read every page of a feed without landing: (records, bytes)."""
+    from connectors import checkins, lms, payroll, scim, xapi
+    from connectors.config import sources_from_mapping
+    from connectors.rest import list_pages
+
+    cfg = sources_from_mapping(env).get(feed)
+    records = nbytes = 0
+    if feed == "hris":
+        with scim.client(cfg) as http:
+            spc = scim.provider_config(http)
+            count = min(cfg.page_size, spc.max_results or cfg.page_size)
+            for page in scim.user_pages(http, count=count):
+                records, nbytes = records + len(page.records), nbytes + page.nbytes
+    elif feed == "xapi":
+        with xapi.client(cfg) as http:
+            until = xapi.consistent_through(http)
+            q = {"ascending": "true", "limit": cfg.page_size, **({"until": until} if until else {})}
+            for page in xapi.statement_pages(http, "statements", q):
+                records, nbytes = records + len(page.statements), nbytes + page.nbytes
+    elif feed in ("lms", "checkins"):
+        mod = lms if feed == "lms" else checkins
+        with mod.client(cfg) as http:
+            for stream in mod.STREAMS:
+                for page in list_pages(http, stream, f"api/v1/{stream}", updated_since=None, cursor=None,
+                                       limit=cfg.page_size):
+                    records, nbytes = records + len(page.records), nbytes + page.nbytes
+    else:
+        for f in payroll.list_files(cfg.inbox):
+            data = Path(f.path).read_bytes()
+            records, nbytes = records + data.count(b"\n") - 1, nbytes + len(data)
+    return records, nbytes
+
+
+def _land(feed: str, env: dict, db: str) -> tuple[int, int]:
+    import duckdb
+
+    from connectors.config import sources_from_mapping
+    from connectors.sync import extract_source
+
+    con = duckdb.connect(db)
+    try:
+        results = extract_source(con, feed, sources_from_mapping(env).get(feed), "bench",
+                                 date.fromisoformat(env["BRIDGE_AS_OF"]))
+    finally:
+        con.close()
+    return sum(r.records for r in results), sum(r.bytes for r in results)
+
+
+def child(mode: str, feed: str, env_file: str, db: str) -> None:
+    env = json.loads(Path(env_file).read_text())
+    import connectors.sync  # noqa: F401  (imports are not part of the measurement)
+    t0 = time.perf_counter()
+    records, nbytes = _fetch_only(feed, env) if mode == "fetch" else _land(feed, env, db)
+    secs = time.perf_counter() - t0
+    print(json.dumps({"records": records, "bytes": nbytes, "seconds": secs, "peak_rss_mb": _peak_rss_mb()}))
+
+
+def run_child(mode: str, feed: str, env_file: Path, db: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, feed, str(env_file), str(db)],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{mode} {feed} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default="large", choices=["pilot", "standard", "large"])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workdir", default=None)
+    ap.add_argument("--feeds", default=",".join(FEEDS))
+    ap.add_argument("--child", nargs=4, metavar=("MODE", "FEED", "ENV", "DB"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    from simulator import Simulator
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-extract-"))
+    t0 = time.perf_counter()
+    with Simulator(args.profile, args.seed, work / "sim", startup_timeout=3600) as sim:
+        print(f"simulator {args.profile} ready in {time.perf_counter() - t0:.1f}s; workdir {work}")
+        env_file = work / "env.json"
+        env_file.write_text(json.dumps(sim.env))
+        print(f"{'feed':9} {'records':>9} {'MB':>8} {'fetch rec/s':>12} {'land rec/s':>11} {'land MB/s':>10} "
+              f"{'ratio':>6} {'RSS fetch MB':>13} {'RSS land MB':>12}")
+        for feed in args.feeds.split(","):
+            fetch = run_child("fetch", feed, env_file, work / "unused.duckdb")
+            land = run_child("land", feed, env_file, work / f"bench-{feed}.duckdb")
+            f_rate = fetch["records"] / fetch["seconds"] if fetch["seconds"] else float("nan")
+            l_rate = land["records"] / land["seconds"] if land["seconds"] else float("nan")
+            print(f"{feed:9} {land['records']:>9} {land['bytes'] / 1e6:>8.1f} {f_rate:>12.0f} {l_rate:>11.0f} "
+                  f"{land['bytes'] / 1e6 / land['seconds']:>10.2f} {l_rate / f_rate:>6.2f} "
+                  f"{fetch['peak_rss_mb']:>13.0f} {land['peak_rss_mb']:>12.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Plain configuration dataclasses for the connectors.
+
+The connectors never read the environment: orchestration (or a test) builds
+these from CONTRACT section 1 and passes them in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_attempts: int = 6           # total tries per request, first one included
+    backoff_initial: float = 0.5    # seconds; doubles per attempt, plus jitter
+    backoff_max: float = 20.0
+    retry_after_cap: float = 60.0   # a server asking for longer is capped here
+
+
+@dataclass(frozen=True)
+class ScimConfig:
+    base_url: str                   # ends before /Users
+    token: str = field(repr=False)
+    page_size: int = 200
+    full_refresh_days: int = 7
+    batch_records: int = 5000       # records landed (and committed with their cursor) at a time
+    http: HttpSettings = HttpSettings()
+
+
+@dataclass(frozen=True)
+class XapiConfig:
+    base_url: str                   # ends before /statements
+    username: str
+    password: str = field(repr=False)
+    account_homepage: str | None = None
+    page_size: int = 500
+    batch_records: int = 5000       # records landed (and committed with their cursor) at a time
+    http: HttpSettings = HttpSettings()
+
+
+@dataclass(frozen=True)
+class LmsConfig:
+    base_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    page_size: int = 500
+    batch_records: int = 5000       # records landed (and committed with their cursor) at a time
+    http: HttpSettings = HttpSettings()
+
+
+@dataclass(frozen=True)
+class CheckinsConfig:
+    base_url: str
+    token: str = field(repr=False)
+    page_size: int = 500
+    batch_records: int = 5000       # records landed (and committed with their cursor) at a time
+    http: HttpSettings = HttpSettings()
+
+
+@dataclass(frozen=True)
+class PayrollConfig:
+    inbox: str                      # folder or fsspec URL; read-only to the bridge
+    batch_rows: int = 5000
+
+
+SourceConfig = ScimConfig | XapiConfig | LmsConfig | CheckinsConfig | PayrollConfig
+
+
+@dataclass(frozen=True)
+class BridgeSources:
+    """All sources of one run; a None source is not extracted."""
+    hris: ScimConfig | None = None
+    xapi: XapiConfig | None = None
+    lms: LmsConfig | None = None
+    checkins: CheckinsConfig | None = None
+    payroll: PayrollConfig | None = None
+
+    def get(self, source: str) -> SourceConfig | None:
+        return getattr(self, source)
+
+
+def sources_from_mapping(env: dict[str, str], http: HttpSettings = HttpSettings(),
+                         page_size: int | None = None) -> BridgeSources:
+    """Build every source config from a mapping of CONTRACT section-1 variables.
+
+    The caller passes the mapping (orchestration's validated settings, a
+    simulator's `.env`); connectors never read `os.environ` themselves.
+    Sources whose base setting is absent are left out (None).
+    """
+    ps = {"page_size": page_size} if page_size else {}
+    return BridgeSources(
+        hris=ScimConfig(env["HRIS_SCIM_URL"], env["HRIS_SCIM_TOKEN"], http=http, **ps)
+        if env.get("HRIS_SCIM_URL") else None,
+        xapi=XapiConfig(env["LRS_URL"], env["LRS_USERNAME"], env["LRS_PASSWORD"],
+                        account_homepage=env.get("LRS_ACCOUNT_HOMEPAGE"), http=http, **ps)
+        if env.get("LRS_URL") else None,
+        lms=LmsConfig(env["LMS_URL"], env["LMS_CLIENT_ID"], env["LMS_CLIENT_SECRET"], http=http, **ps)
+        if env.get("LMS_URL") else None,
+        checkins=CheckinsConfig(env["CHECKINS_URL"], env["CHECKINS_TOKEN"], http=http, **ps)
+        if env.get("CHECKINS_URL") else None,
+        payroll=PayrollConfig(env["PAYROLL_INBOX"]) if env.get("PAYROLL_INBOX") else None,
+    )

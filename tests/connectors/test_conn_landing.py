@@ -1,0 +1,94 @@
+"""The DuckDB lander: append-only version log, one transaction per batch + cursor, schema."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from connectors.landing import CursorWrite, DuckDBLander, RecordSpec, canonical_json
+
+SPEC = RecordSpec(id_path="$.id", updated_path="$.updated_at", deleted_path="$.deleted")
+
+
+def recs(n: int, **extra) -> list[dict]:
+    return [{"id": i, "updated_at": f"2026-06-01T00:00:{i:02d}Z", "v": 1, **extra} for i in range(n)]
+
+
+def test_relanding_same_page_adds_nothing(con):
+    lander = DuckDBLander(con)
+    assert lander.land_batch("lms", "users", recs(5), "r1", spec=SPEC) == 5
+    assert lander.land_batch("lms", "users", recs(5), "r2", spec=SPEC) == 0
+    assert con.execute("select count(*) from raw.lms__users").fetchone()[0] == 5
+
+
+def test_changed_record_adds_a_version_and_tombstone_is_a_version(con):
+    lander = DuckDBLander(con)
+    lander.land_batch("lms", "users", recs(3), "r1", spec=SPEC)
+    page = recs(3)
+    page[1]["v"] = 2
+    page[2]["deleted"] = True
+    assert lander.land_batch("lms", "users", page, "r2", spec=SPEC) == 2
+    rows = con.execute("""select record_id, json_extract(payload, '$.v')::int, is_deleted, run_id, batch_seq
+                          from raw.lms__users order by batch_seq, record_id""").fetchall()
+    assert [r[:4] for r in rows] == [("0", 1, False, "r1"), ("1", 1, False, "r1"), ("2", 1, False, "r1"),
+                                     ("1", 2, False, "r2"), ("2", 1, True, "r2")]
+    assert rows[0][4] < rows[3][4]                  # batch_seq orders versions
+
+
+def test_record_hash_is_sha256_of_sorted_payload_plus_deleted_flag(con):
+    lander = DuckDBLander(con)
+    rec = {"updated_at": "2026-06-01T00:00:00Z", "id": 7, "b": {"z": 1, "a": [2, 1]}}
+    lander.land_batch("lms", "users", [rec], "r1", spec=SPEC)
+    got, payload = con.execute("select record_hash, payload from raw.lms__users").fetchone()
+    assert got == hashlib.sha256((canonical_json(rec) + "|0").encode()).hexdigest()
+    assert json.loads(payload) == rec
+
+
+def test_last_occurrence_in_a_batch_wins(con):
+    lander = DuckDBLander(con)
+    page = [{"id": 1, "updated_at": "a", "v": "first"}, {"id": 1, "updated_at": "b", "v": "last"}]
+    assert lander.land_batch("lms", "users", page, "r1", spec=SPEC) == 1
+    assert con.execute("select json_extract_string(payload, '$.v') from raw.lms__users").fetchone()[0] == "last"
+
+
+def test_batch_and_cursor_commit_together(con, monkeypatch):
+    lander = DuckDBLander(con)
+    lander.land_batch("lms", "users", recs(2), "r1", spec=SPEC, cursor=CursorWrite({"n": 1}, "full"))
+
+    def crash(*a, **k):     # the process dies between the insert and the cursor write
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(lander, "_write_cursor", crash)
+    with pytest.raises(RuntimeError):
+        lander.land_batch("lms", "users", recs(6), "r2", spec=SPEC, cursor=CursorWrite({"n": 2}, "full"))
+    assert con.execute("select count(*) from raw.lms__users").fetchone()[0] == 2    # batch not visible
+    assert lander.read_cursor("lms", "users") == {"n": 1}                          # cursor not moved
+    monkeypatch.undo()
+    assert lander.land_batch("lms", "users", recs(6), "r3", spec=SPEC, cursor=CursorWrite({"n": 3}, "full")) == 4
+    assert lander.read_cursor("lms", "users") == {"n": 3}
+
+
+def test_schema_has_every_raw_state_and_audit_table_with_contract_columns(con):
+    DuckDBLander(con)
+    tables = {f"{s}.{t}" for s, t in con.execute(
+        "select table_schema, table_name from information_schema.tables").fetchall()}
+    for t in ["hris__users", "xapi__statements", "lms__users", "lms__competency_frameworks",
+              "lms__competencies", "lms__job_profiles", "lms__courses", "lms__assignments", "lms__assessments",
+              "lms__reviews", "lms__observations", "checkins__objectives", "checkins__checkins", "payroll__rows",
+              "payroll__files", "hris__full_pulls"]:
+        assert f"raw.{t}" in tables
+    cols = lambda t: [c[0] for c in con.execute(
+        "select column_name from information_schema.columns where table_schema||'.'||table_name = ? "
+        "order by ordinal_position", [t]).fetchall()]
+    assert cols("audit.source_extract") == ["run_id", "source", "stream", "mode", "cursor_from", "cursor_to",
+                                            "records", "pages", "bytes", "checksum", "started_at", "finished_at"]
+    assert cols("audit.quarantine") == ["run_id", "source", "stream", "record_ref", "reason", "quarantined_at"]
+    assert cols("audit.pipeline_run") == ["run_id", "started_at", "finished_at", "status", "code_version",
+                                          "trigger"]
+    assert cols("audit.publication") == ["run_id", "decided_at", "status", "blocked_by", "row_counts"]
+    assert cols("audit.dq_result")[:3] == ["run_id", "check_name", "target_table"]
+    assert cols("raw.payroll__rows")[:8] == ["record_id", "payload", "record_hash", "source_updated_at",
+                                             "is_deleted", "run_id", "batch_seq", "landed_at"]
+    assert cols("bridge_state.cursor") == ["source", "stream", "cursor_value", "mode", "run_id", "updated_at"]
+    DuckDBLander(con)       # idempotent
