@@ -54,7 +54,7 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False) -> tuple[str, Any, An
             from connectors.landing import ensure_schema
             from orchestration.definitions import defs
 
-            job = defs.get_job_def("nightly_sync")
+            job = defs.resolve_job_def("nightly_sync")
             instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
             result = job.execute_in_process(
                 instance=instance, tags={"bridge/trigger": trigger}, raise_on_error=False

@@ -1,0 +1,71 @@
+"""Wall time of one whole nightly sync of the `standard` profile, split into extract,
+dbt build, checks and publish (DESIGN.md, 'Speed by design'). Prints figures; asserts nothing.
+
+    .venv/bin/python bench/bench_sync.py [--profile standard] [--runs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def phase_of(step_key: str) -> str:
+    if step_key.startswith("extract_"):
+        return "extract"
+    if step_key == "warehouse_models":
+        return "dbt build"
+    if step_key.startswith(("gx__", "reconciliation")):
+        return "checks"
+    if "publish" in step_key or step_key.startswith("publication"):
+        return "publish"
+    return "other"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--profile", default="standard")
+    parser.add_argument("--runs", type=int, default=2, help="the first run is full, later ones incremental")
+    args = parser.parse_args()
+
+    from orchestration.cli import run_sync, start_simulator
+
+    work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    t0 = time.monotonic()
+    proc, ready = start_simulator(args.profile, 42, work / "sim")
+    print(f"simulator ({args.profile}) ready in {time.monotonic() - t0:.1f} s")
+    try:
+        os.environ.update(ready["env"])
+        os.environ["BRIDGE_WAREHOUSE"] = str(work / "warehouse" / "bridge.duckdb")
+        t_import = time.monotonic()
+        import orchestration.definitions  # noqa: F401  (fixed cost: Dagster, dbt manifest, GX)
+
+        print(f"code location import: {time.monotonic() - t_import:.1f} s")
+        for n in range(args.runs):
+            t = time.monotonic()
+            run_id, decision, result = run_sync(trigger="bench", quiet=True)
+            wall = time.monotonic() - t
+            phases: dict[str, float] = defaultdict(float)
+            for ev in result.all_events:
+                if ev.is_step_success:
+                    phases[phase_of(ev.step_key)] += ev.step_success_data.duration_ms / 1000
+            kind = "full" if n == 0 else "incremental"
+            print(f"sync {n + 1} ({kind}): {wall:.1f} s wall, decision {decision.status}")
+            for phase in ("extract", "dbt build", "checks", "publish", "other"):
+                if phase in phases:
+                    print(f"  {phase:<10} {phases[phase]:6.1f} s")
+            print(f"  overhead   {wall - sum(phases.values()):6.1f} s (run set-up, audit, finish)")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
