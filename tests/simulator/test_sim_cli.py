@@ -1,0 +1,63 @@
+"""`python -m simulator serve` writes ready.json, serves, and exits cleanly on SIGTERM."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_serve_until_sigterm(tmp_path):
+    work = tmp_path / "w"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", "serve", "--profile", "pilot", "--seed", "3",
+                             "--workdir", str(work), "--no-filter"], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not (work / "ready.json").exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        ready = json.loads((work / "ready.json").read_text())
+        assert ready["pid"] == proc.pid
+        spc = requests.get(ready["env"]["HRIS_SCIM_URL"] + "/ServiceProviderConfig", timeout=5,
+                           headers={"Authorization": "Bearer " + ready["env"]["HRIS_SCIM_TOKEN"]}).json()
+        assert spc["filter"]["supported"] is False
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_cli_rejects_non_loopback_host(tmp_path):
+    from simulator.cli import main
+    assert main(["serve", "--workdir", str(tmp_path), "--host", "0.0.0.0"]) == 2
+    with pytest.raises(SystemExit):
+        main(["serve", "--profile", "huge", "--workdir", str(tmp_path)])
+
+
+def test_cli_main_defaults_to_serve(tmp_path, monkeypatch):
+    from simulator import cli
+
+    seen = {}
+
+    class FakeApp:  # stands in for the servers: only the argument handling is under test here
+        def __init__(self, profile, seed, workdir, faults, no_filter, host):
+            seen.update(profile=profile, seed=seed, faults=faults, no_filter=no_filter)
+            raise SystemExit(0)
+
+    import simulator.app
+    monkeypatch.setattr(simulator.app, "SimApp", FakeApp)
+    with pytest.raises(SystemExit):
+        cli.main(["--profile", "standard", "--seed", "9", "--workdir", str(tmp_path), "--faults", "0.1"])
+    assert seen == {"profile": "standard", "seed": 9, "faults": 0.1, "no_filter": False}
