@@ -1,0 +1,50 @@
+{# ISO 8601 text (with Z or offset) -> timestamp without time zone, in UTC #}
+{% macro iso_timestamp(expr) -%}
+    {{ return(adapter.dispatch('iso_timestamp', 'hris_lms_bridge')(expr)) }}
+{%- endmacro %}
+
+{% macro default__iso_timestamp(expr) -%}
+    (cast(nullif(trim({{ expr }}), '') as timestamptz) at time zone 'UTC')
+{%- endmacro %}
+
+{% macro duckdb__iso_timestamp(expr) -%}
+    cast(timezone('UTC', try_cast(nullif(trim({{ expr }}), '') as timestamptz)) as timestamp)
+{%- endmacro %}
+
+{% macro iso_date(expr) -%}
+    {{ dbt.safe_cast("left(trim(" ~ expr ~ "), 10)", api.Column.translate_type("date")) }}
+{%- endmacro %}
+
+{# The business date of the run: var as_of_date (env BRIDGE_AS_OF), else today.
+   Business rules use this, never the wall clock directly. #}
+{% macro as_of_date() -%}
+    {%- set v = var('as_of_date', '') -%}
+    {%- if v and v | trim != '' -%}
+        cast('{{ v | trim }}' as date)
+    {%- else -%}
+        current_date
+    {%- endif -%}
+{%- endmacro %}
+
+{# ISO 8601 duration (PnDTnHnMnS) -> minutes (numeric); null when absent #}
+{% macro iso_duration_minutes(expr) -%}
+    case when {{ expr }} is not null then
+        coalesce(cast({{ regex_extract(expr, 'P([0-9.]+)D') }} as {{ dbt.type_numeric() }}), 0) * 1440
+        + coalesce(cast({{ regex_extract(expr, 'T([0-9.]+)H') }} as {{ dbt.type_numeric() }}), 0) * 60
+        + coalesce(cast({{ regex_extract(expr, 'T(?:[0-9.]+H)?([0-9.]+)M') }} as {{ dbt.type_numeric() }}), 0)
+        + coalesce(cast({{ regex_extract(expr, 'T(?:[0-9.]+H)?(?:[0-9.]+M)?([0-9.]+)S') }} as {{ dbt.type_numeric() }}), 0) / 60.0
+    end
+{%- endmacro %}
+
+{# latest version of each record of an append-only raw version log #}
+{% macro latest_versions(relation, extra_columns=[]) -%}
+    select *
+    from (
+        select
+            r.*,
+            min(r.landed_at) over (partition by r.record_id) as first_landed_at,
+            row_number() over (partition by r.record_id order by r.batch_seq desc) as version_rank
+        from {{ relation }} as r
+    ) as versions
+    where version_rank = 1
+{%- endmacro %}

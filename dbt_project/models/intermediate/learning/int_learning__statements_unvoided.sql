@@ -1,0 +1,18 @@
+-- Statements with every statement referenced by a voiding StatementRef removed,
+-- whichever run either arrived in; voiding statements themselves are dropped too.
+with statements as (
+    select * from {{ ref('stg_xapi__statements') }}
+),
+
+voided_ids as (
+    select distinct object_id as statement_id
+    from statements
+    where verb_id = 'http://adlnet.gov/expapi/verbs/voided'
+        and object_type = 'StatementRef'
+)
+
+select s.*
+from statements as s
+left join voided_ids as v on s.statement_id = v.statement_id
+where v.statement_id is null
+    and s.verb_id <> 'http://adlnet.gov/expapi/verbs/voided'

@@ -1,0 +1,62 @@
+-- HRIS active employees against payroll employees active (active or on_leave)
+-- in the latest period, by cost center. matched and hris_only count under the
+-- HRIS cost center, payroll_only under the payroll one.
+with latest_period as (
+    select max(period_end) as period_end from {{ ref('stg_payroll__rows') }}
+),
+
+hris_active as (
+    select employee_number, cost_center
+    from {{ ref('int_employees__current') }}
+    where is_active
+),
+
+payroll_active as (
+    select
+        coalesce(links.employee_number, concat('payroll:', p.employee_number)) as employee_key,
+        max(p.cost_center) as cost_center
+    from {{ ref('stg_payroll__rows') }} as p
+    inner join latest_period on p.period_end = latest_period.period_end
+    left join {{ ref('int_identity__links') }} as links
+        on links.source_system = 'payroll' and p.employee_number_raw = links.source_key
+    where p.employment_status in ('active', 'on_leave') and p.employee_number is not null
+    group by coalesce(links.employee_number, concat('payroll:', p.employee_number))
+),
+
+hris_side as (
+    select
+        h.cost_center,
+        count(*) as hris_active,
+        cast(sum(case when pa.employee_key is not null then 1 else 0 end) as {{ dbt.type_bigint() }}) as matched,
+        cast(sum(case when pa.employee_key is null then 1 else 0 end) as {{ dbt.type_bigint() }}) as hris_only
+    from hris_active as h
+    left join payroll_active as pa on h.employee_number = pa.employee_key
+    group by h.cost_center
+),
+
+payroll_side as (
+    select
+        pa.cost_center,
+        count(*) as payroll_active,
+        cast(sum(case when h.employee_number is null then 1 else 0 end) as {{ dbt.type_bigint() }}) as payroll_only
+    from payroll_active as pa
+    left join hris_active as h on pa.employee_key = h.employee_number
+    group by pa.cost_center
+),
+
+cost_centers as (
+    select cost_center from hris_side
+    union
+    select cost_center from payroll_side
+)
+
+select
+    coalesce(cc.cost_center, '(none)') as cost_center,
+    coalesce(h.hris_active, 0) as hris_active,
+    coalesce(p.payroll_active, 0) as payroll_active,
+    coalesce(h.matched, 0) as matched,
+    coalesce(h.hris_only, 0) as hris_only,
+    coalesce(p.payroll_only, 0) as payroll_only
+from cost_centers as cc
+left join hris_side as h on cc.cost_center is not distinct from h.cost_center
+left join payroll_side as p on cc.cost_center is not distinct from p.cost_center
