@@ -26,7 +26,7 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
     def published_warehouse(context: dg.AssetExecutionContext, bridge: BridgeResource) -> dg.MaterializeResult:
         paths = bridge.paths()
         with bridge.work() as con:
-            decision = publication.publish(con, paths, context.run_id)
+            decision = publication.publish(con, paths, context.run.run_id)
         if decision.status != "published":
             raise dg.Failure(
                 description="publication blocked by: " + ", ".join(decision.blocked_by),

@@ -48,9 +48,9 @@ def _extract_asset(source: str) -> dg.AssetsDefinition:
         settings = bridge.settings()
         log = logging.getLogger(f"bridge.connectors.{source}")
         with bridge.work() as con:
-            run_log.ensure_started(con, context.run_id, trigger_of(context))
+            run_log.ensure_started(con, context.run.run_id, trigger_of(context))
             results = sync.extract_source(
-                con, source, bridge_sources(settings).get(source), context.run_id, settings.as_of_or_today(), log
+                con, source, bridge_sources(settings).get(source), context.run.run_id, settings.as_of_or_today(), log
             )
         by_stream = {r.stream: r for r in results}
         for stream in STREAMS[source]:

@@ -19,6 +19,7 @@ from dagster_dbt import (
 from packaging import version
 
 from orchestration.defs.resources import BridgeResource
+from orchestration.lib.crosswalk import land_crosswalk
 from orchestration.lib.dbt_results import record_dbt_results
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehousePaths
@@ -57,9 +58,23 @@ dbt_project = DbtProject(
     profiles_dir=DBT_PROJECT_DIR,
     target=os.environ.get("BRIDGE_DBT_TARGET", "duckdb"),
 )
-# The manifest is built once (`make` runs `dbt parse`); only `dagster dev` re-parses.
+
+
+def _manifest_is_stale() -> bool:
+    """A manifest older than any project file describes another project: rebuild it rather
+    than fail mid-run on a node it does not know."""
+    if not dbt_project.manifest_path.exists():
+        return True
+    built = dbt_project.manifest_path.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "tests", "snapshots"):
+        sources.extend(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
+    return any(p.stat().st_mtime > built for p in sources if p.exists())
+
+
+# The manifest is built once (`make` runs `bridge prepare`), not at every import.
 dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
+if _manifest_is_stale():
     dbt_project.preparer.prepare(dbt_project)
 
 
@@ -97,13 +112,23 @@ def warehouse_models(
 ) -> Iterator[Any]:
     settings = bridge.settings()
     os.environ.update(dbt_environment(settings))
+    with bridge.work() as con:
+        rows = land_crosswalk(con, settings.title_crosswalk)
+    if settings.title_crosswalk:
+        context.log.info(f"job-title crosswalk from {settings.title_crosswalk}: {rows} rows")
     # Failing tests must not raise mid-stream: their results are recorded for the audit
     # trail first; Dagster then blocks everything downstream of a failed blocking test.
     invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-    yield from invocation.stream()
+    try:
+        yield from invocation.stream()
+    finally:
+        # Never leave dbt running (and holding the DuckDB write lock) if this step fails.
+        if invocation.process.poll() is None:
+            invocation.process.terminate()
+            invocation.process.wait(timeout=30)
     run_results = invocation.get_artifact("run_results.json")
     with bridge.work() as con:
-        failed = record_dbt_results(con, context.run_id, run_results, invocation.manifest)
+        failed = record_dbt_results(con, context.run.run_id, run_results, invocation.manifest)
     if failed:
         context.log.error(f"dbt build: {len(failed)} failing blocking test(s) or model error(s): {failed[:10]}")
 

@@ -13,7 +13,7 @@ from (
                 case when nullif(trim(x.job_family), '') is not null then 0 else 1 end,
                 x.source_title
         ) as preference
-    from {{ ref('job_title_crosswalk') }} as x
+    from {{ ref('stg_hr__title_crosswalk') }} as x
     where x.canonical_job_title is not null
 ) as ranked
 where preference = 1

@@ -8,7 +8,7 @@ with canonical_candidates as (
     where source_title is not null
     union all
     select canonical_job_title, 0
-    from {{ ref('job_title_crosswalk') }}
+    from {{ ref('stg_hr__title_crosswalk') }}
     where canonical_job_title is not null
 ),
 
@@ -19,7 +19,7 @@ canonical_titles as (
 ),
 
 crosswalk_canonicals as (
-    select distinct canonical_job_title from {{ ref('job_title_crosswalk') }}
+    select distinct canonical_job_title from {{ ref('stg_hr__title_crosswalk') }}
 ),
 
 normalised as (
@@ -55,7 +55,7 @@ crosswalk_by_normal_form as (
             n.normalised_title,
             x.canonical_job_title,
             row_number() over (partition by n.normalised_title order by x.canonical_job_title) as preference
-        from {{ ref('job_title_crosswalk') }} as x
+        from {{ ref('stg_hr__title_crosswalk') }} as x
         inner join normalised as n on x.source_title = n.title
         where x.canonical_job_title is not null
     ) as ranked

@@ -4,9 +4,9 @@
 with raw_titles as (
     select distinct source_title as title from {{ ref('int_job_titles__seen') }}
     union
-    select distinct source_title from {{ ref('job_title_crosswalk') }} where source_title is not null
+    select distinct source_title from {{ ref('stg_hr__title_crosswalk') }} where source_title is not null
     union
-    select distinct canonical_job_title from {{ ref('job_title_crosswalk') }} where canonical_job_title is not null
+    select distinct canonical_job_title from {{ ref('stg_hr__title_crosswalk') }} where canonical_job_title is not null
 ),
 
 spaced as (

@@ -1,5 +1,6 @@
 -- Completion events (completed, passed, failed, satisfied) from xAPI; voided
--- statements never appear.
+-- statements never appear. Events of actors no identity rule resolves are not
+-- reportable facts about an employee: they are counted in identity_exception.
 select
     statement_id,
     employee_number,
@@ -13,3 +14,4 @@ select
     verb_id
 from {{ ref('int_learning__events') }}
 where is_completion_event
+  and employee_number is not null

@@ -7,7 +7,7 @@ with canonical_titles as (
     where canonical_job_title is not null
     union
     select canonical_job_title
-    from {{ ref('job_title_crosswalk') }}
+    from {{ ref('stg_hr__title_crosswalk') }}
     where canonical_job_title is not null
 ),
 

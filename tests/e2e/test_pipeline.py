@@ -1,0 +1,145 @@
+"""The whole pipeline against the simulator on loopback: extract, build, check, publish.
+
+The tests of this module run in order on one simulator and one warehouse: a first sync,
+the same sync again, then bad data that must be blocked.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from tests.e2e.conftest import published_value, table_fingerprints
+
+pytestmark = [pytest.mark.slow, pytest.mark.simulator]
+
+
+def _truth(sim, name: str) -> list[dict[str, str]]:
+    with open(Path(sim.truth_dir) / name, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def webhook():
+    """A loopback server standing in for the team's alert channel."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append(json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+
+
+def test_first_sync_publishes_every_employee_the_hris_has_shown(bridge_env, pilot_sim) -> None:
+    from orchestration.cli import run_sync
+
+    run_id, decision, result = run_sync(trigger="test", quiet=True)
+    assert decision.status == "published", decision.blocked_by
+    truth = {row["employee_number"] for row in _truth(pilot_sim, "employees.csv")}
+    published = {r[0] for r in published_value(bridge_env, "select employee_number from reporting.dim_employee")}
+    assert published == truth
+    # every extract of the run is on record
+    sources = {r[0] for r in published_value(
+        bridge_env, "select distinct source from audit.source_extract where run_id = ?", [run_id])}
+    assert sources == {"hris", "xapi", "lms", "checkins", "payroll"}
+    # and the checks ran through all three engines
+    engines = {r[0] for r in published_value(
+        bridge_env, "select distinct engine from audit.dq_result where run_id = ?", [run_id])}
+    assert {"great_expectations", "dbt", "sql"} <= engines
+
+
+def test_a_second_sync_leaves_the_same_published_data(bridge_env) -> None:
+    from orchestration.cli import run_sync
+
+    before = table_fingerprints(bridge_env)
+    _, decision, _ = run_sync(trigger="test", quiet=True)
+    assert decision.status == "published", decision.blocked_by
+    assert table_fingerprints(bridge_env) == before
+
+
+def test_days_later_a_voiding_statement_removes_a_completion_landed_earlier(bridge_env, pilot_sim) -> None:
+    """The target arrived in an earlier run; its voiding statement arrives now."""
+    from orchestration.cli import run_sync
+
+    work = bridge_env.with_name("bridge.work.duckdb")
+    before = {r[0] for r in published_value(bridge_env, "select statement_id from reporting.fct_learning_completion")}
+    pilot_sim.advance_days(3)
+    _, decision, _ = run_sync(trigger="test", quiet=True)
+    assert decision.status == "published", decision.blocked_by
+    voided_now = {r["statement_id"] for r in _truth(pilot_sim, "voided_statements.csv") if r["voided_after_start"] == "true"}
+    assert voided_now, "the simulator voided nothing after start-up: this test proves nothing"
+    landed_then = voided_now & before
+    assert landed_then, "none of the voided targets had been published before"
+    after = {r[0] for r in published_value(bridge_env, "select statement_id from reporting.fct_learning_completion")}
+    assert not (voided_now & after)
+    # they stay in raw (the source said it, once), only the published tables drop them
+    raw = {r[0] for r in published_value(work, "select record_id from raw.xapi__statements")}
+    assert landed_then <= raw
+    # the people hired since the first sync are published too
+    truth = {row["employee_number"] for row in _truth(pilot_sim, "employees.csv")}
+    published = {r[0] for r in published_value(bridge_env, "select employee_number from reporting.dim_employee")}
+    assert published == truth
+
+
+def test_a_failing_blocking_check_blocks_publication_and_says_why(
+    bridge_env, pilot_sim, webhook, monkeypatch, capsys
+) -> None:
+    from orchestration.cli import main, run_sync
+
+    url, received = webhook
+    monkeypatch.setenv("BRIDGE_ALERT_WEBHOOK_URL", url)
+    before = table_fingerprints(bridge_env)
+    pilot_sim.inject("duplicate_employee_number")
+
+    run_id, decision, result = run_sync(trigger="test", quiet=True)
+
+    assert decision.status == "blocked"
+    assert any("employee_number" in name and "unique" in name for name in decision.blocked_by), decision.blocked_by
+    # the published tables are exactly as they were
+    assert table_fingerprints(bridge_env) == before
+    # Dagster recorded the failed check and did not materialise `publish`
+    failed_checks = [
+        e.asset_check_evaluation_data.check_name
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION and not e.asset_check_evaluation_data.passed
+    ]
+    assert set(decision.blocked_by) & set(failed_checks)
+    materialized = {e.asset_key.to_user_string() for e in result.all_events if e.is_step_materialization}
+    assert "publication/published_warehouse" not in materialized
+    # the audit trail and `bridge audit` say which check and why
+    rows = published_value(
+        bridge_env,
+        "select check_name, unexpected_count from audit.dq_result "
+        "where run_id = ? and severity = 'blocking' and success = false",
+        [run_id],
+    )
+    assert {name for name, _ in rows} == set(decision.blocked_by)
+    assert published_value(bridge_env, "select status from audit.publication where run_id = ?", [run_id]) == [
+        ("blocked",)
+    ]
+    capsys.readouterr()
+    assert main(["audit", "--run-id", run_id]) == 0
+    printed = capsys.readouterr().out
+    assert "BLOCKED" in printed
+    for name in decision.blocked_by:
+        assert name in printed
+    # and the team was told
+    assert received and received[-1]["run_id"] == run_id
+    assert set(received[-1]["blocking_checks"]) == set(decision.blocked_by)
