@@ -20,6 +20,14 @@ from tests.e2e.conftest import published_value, table_fingerprints
 pytestmark = [pytest.mark.slow, pytest.mark.simulator]
 
 
+def _report_run_id(warehouse: Path) -> str:
+    """The publication the report site shows (its index names it)."""
+    import re
+
+    page = (warehouse.parent / "report" / "index.html").read_text(encoding="utf-8")
+    return re.search(r'id="publication-run-id"[^>]*>([^<]+)<', page).group(1)
+
+
 def _truth(sim, name: str) -> list[dict[str, str]]:
     with open(Path(sim.truth_dir) / name, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
@@ -63,6 +71,9 @@ def test_first_sync_publishes_every_employee_the_hris_has_shown(bridge_env, pilo
     engines = {r[0] for r in published_value(
         bridge_env, "select distinct engine from audit.dq_result where run_id = ?", [run_id])}
     assert {"great_expectations", "dbt", "sql"} <= engines
+    # the publication wrote the report site and the run's Data Docs
+    assert _report_run_id(bridge_env) == run_id
+    assert (bridge_env.parent / "data_docs" / run_id / "index.html").exists()
 
 
 def test_a_second_sync_leaves_the_same_published_data(bridge_env) -> None:
@@ -106,14 +117,16 @@ def test_a_failing_blocking_check_blocks_publication_and_says_why(
     url, received = webhook
     monkeypatch.setenv("BRIDGE_ALERT_WEBHOOK_URL", url)
     before = table_fingerprints(bridge_env)
+    report_before = _report_run_id(bridge_env)
     pilot_sim.inject("duplicate_employee_number")
 
     run_id, decision, result = run_sync(trigger="test", quiet=True)
 
     assert decision.status == "blocked"
     assert any("employee_number" in name and "unique" in name for name in decision.blocked_by), decision.blocked_by
-    # the published tables are exactly as they were
+    # the published tables are exactly as they were, and so is the report site
     assert table_fingerprints(bridge_env) == before
+    assert _report_run_id(bridge_env) == report_before
     # Dagster recorded the failed check and did not materialise `publish`
     failed_checks = [
         e.asset_check_evaluation_data.check_name

@@ -163,13 +163,22 @@ def _failed(spec: CheckSpec, observed: str) -> CheckOutcome:
 
 
 def _terminated_but_paid(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    # A final pay run for someone payroll itself marks terminated is normal; the finding
+    # is payroll still paying them as active (or on leave). Older warehouses without the
+    # employment_status column count every payment.
+    has_status = con.execute(
+        "select count(*) from information_schema.columns where table_schema || '.' || table_name = ? "
+        "and column_name = 'employment_status'",
+        [COMPENSATION],
+    ).fetchone()[0]
+    still_employed = "and c.employment_status in ('active', 'on_leave')" if has_status else ""
     keys = [str(r[0]) for r in con.execute(f"""
         with latest_period as (select max(pay_period_end) as pay_period_end from {COMPENSATION})
         select distinct c.employee_number
         from {COMPENSATION} c
         join latest_period l on c.pay_period_end = l.pay_period_end
         join {DIM_EMPLOYEE} e on e.employee_number = c.employee_number
-        where not coalesce(e.is_active, false)
+        where not coalesce(e.is_active, false) {still_employed}
         order by 1
     """).fetchall()]
     return CheckOutcome.from_spec(TERMINATED_BUT_PAID, success=not keys, observed_value=float(len(keys)),

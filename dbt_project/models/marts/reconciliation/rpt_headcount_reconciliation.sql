@@ -1,6 +1,8 @@
 -- HRIS active employees against payroll employees active (active or on_leave)
--- in the latest period, by cost center. matched and hris_only count under the
--- HRIS cost center, payroll_only under the payroll one.
+-- in the latest period, by cost center. A person is matched in a cost center when
+-- both systems have them active there; someone the two systems place in different
+-- cost centers is hris_only in one and payroll_only in the other (a finding), so
+-- matched + hris_only = hris_active and matched + payroll_only = payroll_active.
 with latest_period as (
     select max(period_end) as period_end from {{ ref('stg_payroll__rows') }}
 ),
@@ -27,8 +29,8 @@ hris_side as (
     select
         h.cost_center,
         count(*) as hris_active,
-        cast(sum(case when pa.employee_key is not null then 1 else 0 end) as {{ dbt.type_bigint() }}) as matched,
-        cast(sum(case when pa.employee_key is null then 1 else 0 end) as {{ dbt.type_bigint() }}) as hris_only
+        cast(sum(case when pa.cost_center = h.cost_center then 1 else 0 end) as {{ dbt.type_bigint() }}) as matched,
+        cast(sum(case when pa.cost_center = h.cost_center then 0 else 1 end) as {{ dbt.type_bigint() }}) as hris_only
     from hris_active as h
     left join payroll_active as pa on h.employee_number = pa.employee_key
     group by h.cost_center
@@ -38,7 +40,7 @@ payroll_side as (
     select
         pa.cost_center,
         count(*) as payroll_active,
-        cast(sum(case when h.employee_number is null then 1 else 0 end) as {{ dbt.type_bigint() }}) as payroll_only
+        cast(sum(case when h.cost_center = pa.cost_center then 0 else 1 end) as {{ dbt.type_bigint() }}) as payroll_only
     from payroll_active as pa
     left join hris_active as h on pa.employee_key = h.employee_number
     group by pa.cost_center

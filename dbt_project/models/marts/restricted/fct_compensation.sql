@@ -1,4 +1,6 @@
--- Pay per employee and pay period (latest export of each period only).
+-- Pay per employee and pay period (latest export of each period only). Pay rows of
+-- people no identity rule resolves (e.g. purged from the HRIS long ago) are identity
+-- exceptions, not an employee's pay: they stay out, so the key is complete.
 with payroll_titles as (
     select source_title, canonical_job_title
     from {{ ref('int_job_titles__matched') }}
@@ -25,3 +27,4 @@ select
 from {{ ref('stg_payroll__rows') }} as p
 left join links on p.employee_number_raw = links.source_key
 left join payroll_titles as t on p.source_title = t.source_title
+where links.employee_number is not null
