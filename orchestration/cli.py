@@ -46,7 +46,7 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False) -> tuple[str, Any, An
     from orchestration.lib.warehouse import WarehousePaths, SyncAlreadyRunning, connect_work, exclusive_sync
 
     settings = _settings()
-    paths = WarehousePaths.from_url(settings.warehouse)
+    paths = WarehousePaths.for_settings(settings)
     try:
         with exclusive_sync(paths):
             import dagster as dg
@@ -100,7 +100,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     run_id, decision, _ = run_sync(trigger=args.trigger)
-    paths = WarehousePaths.from_url(_settings().warehouse)
+    paths = WarehousePaths.for_settings(_settings())
     con = _open_audit(paths)
     try:
         print(format_run_report(run_report(con, run_id), published_file=str(paths.published)))
@@ -113,7 +113,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from orchestration.lib.warehouse import WarehousePaths
 
-    paths = WarehousePaths.from_url(_settings(require_sources=False).warehouse)
+    paths = WarehousePaths.for_settings(_settings(require_sources=False))
     con = _open_audit(paths)
     try:
         runs = con.execute(
@@ -145,7 +145,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from orchestration.lib.summary import format_run_report, latest_run_id, run_report
     from orchestration.lib.warehouse import WarehousePaths
 
-    paths = WarehousePaths.from_url(_settings(require_sources=False).warehouse)
+    paths = WarehousePaths.for_settings(_settings(require_sources=False))
     con = _open_audit(paths)
     try:
         run_id = args.run_id or latest_run_id(con)
@@ -210,7 +210,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         run_id, decision, result = run_sync(trigger="demo")
         elapsed = time.monotonic() - t1
         settings = Settings.from_env()
-        paths = WarehousePaths.from_url(settings.warehouse)
+        paths = WarehousePaths.for_settings(settings)
         import duckdb
 
         con = duckdb.connect(str(paths.published), read_only=True)
@@ -245,7 +245,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from orchestration.lib.report import generate_report
     from orchestration.lib.warehouse import WarehousePaths
 
-    paths = WarehousePaths.from_url(_settings(require_sources=False).warehouse)
+    paths = WarehousePaths.for_settings(_settings(require_sources=False))
     if not paths.published.exists():
         print(f"bridge: nothing published at {paths.published} yet", file=sys.stderr)
         return 2

@@ -21,7 +21,8 @@ class BridgeResource(dg.ConfigurableResource):
         return Settings.from_env(dotenv_path=self.dotenv_path)
 
     def paths(self) -> WarehousePaths:
-        return WarehousePaths.from_url(self.settings().warehouse)
+        settings = self.settings()
+        return WarehousePaths.for_settings(settings)
 
     @contextmanager
     def work(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -39,7 +39,7 @@ def record_failed_run(context: dg.RunFailureSensorContext) -> None:
     """A run stopped before `publish` (a failed step or a blocking check) gets a `blocked`
     verdict and an alert; the published tables stay as they were."""
     settings = Settings.from_env(require_sources=False)
-    paths = WarehousePaths.from_url(settings.warehouse)
+    paths = WarehousePaths.for_settings(settings)
     failed = [e.step_key for e in context.get_step_failure_events() if e.step_key]
     con = connect_work(paths)
     try:

@@ -99,6 +99,13 @@ def write_published_files(
 
     Both files are built completely before either is renamed into place, so a failure
     while building leaves the published state exactly as it was."""
+    if paths.pg_url:
+        # Postgres: publishing is the schema swap (see publish()); here only the audit
+        # trail is appended to the warehouse's audit schema.
+        from orchestration.lib import pg_warehouse
+
+        pg_warehouse.mirror_audit(con, paths.pg_url)
+        return {}
     work = _work_catalog(con)
     counts: dict[str, int] = {}
     attached_prev: list[str] = []
@@ -201,6 +208,23 @@ def publish(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str) 
     failing = blocking_failures(con, run_id)
     if failing:
         return block(con, paths, run_id, failing)
+    if paths.pg_url:
+        from orchestration.lib import pg_warehouse
+
+        try:
+            counts = pg_warehouse.swap(paths.pg_url)
+        except Exception as exc:
+            record_decision(
+                con, PublicationDecision(run_id, "blocked", [f"publish_failed: {type(exc).__name__}"], {})
+            )
+            mark_run_finished(con, run_id, "failed")
+            write_published_files(con, paths, run_id, publish_new=False)
+            raise
+        decision = PublicationDecision(run_id, "published", [], counts)
+        record_decision(con, decision)
+        mark_run_finished(con, run_id, "succeeded")
+        write_published_files(con, paths, run_id, publish_new=False)
+        return decision
     decision = PublicationDecision(run_id, "published", [], work_row_counts(con))
     # Record the verdict and close the run first, so the published audit copy carries both.
     record_decision(con, decision)

@@ -51,7 +51,14 @@ def _now() -> datetime:
 
 
 def ensure_started(con: duckdb.DuckDBPyConnection, run_id: str, trigger: str) -> None:
-    """Insert the run's row once (whichever step of the run gets here first)."""
+    """Insert the run's row once (whichever step of the run gets here first).
+
+    Syncs never overlap, so a run still marked `running` when another starts was killed
+    (SIGKILL, a lost machine) before it could close itself: it is recorded as abandoned."""
+    con.execute(
+        "update audit.pipeline_run set status = 'abandoned' where status = 'running' and run_id <> ?",
+        [run_id],
+    )
     con.execute(
         "insert into audit.pipeline_run (run_id, started_at, finished_at, status, code_version, trigger) "
         "select ?, ?, null, 'running', ?, ? "

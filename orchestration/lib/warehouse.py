@@ -25,11 +25,15 @@ class WarehousePaths:
     lock: Path
     data_docs: Path
     report: Path
+    pg_url: str | None = None  # set when the warehouse is PostgreSQL
 
     @classmethod
-    def from_url(cls, warehouse: str) -> WarehousePaths:
+    def from_url(cls, warehouse: str, work_dir: str | None = None) -> WarehousePaths:
         if warehouse.startswith(("postgresql://", "postgres://")):
-            raise NotImplementedError("the PostgreSQL warehouse target is not available yet")
+            # Postgres holds what readers see; the work file (raw versions, cursors, the
+            # authoritative audit log) stays on the pipeline's own disk.
+            local = cls.from_url(str(Path(work_dir or "warehouse") / "bridge.duckdb"))
+            return cls(**{**local.__dict__, "pg_url": warehouse})
         published = Path(warehouse).expanduser().resolve()
         stem = published.name.removesuffix(".duckdb")
         base = published.parent
@@ -41,6 +45,10 @@ class WarehousePaths:
             data_docs=base / "data_docs",
             report=base / "report",
         )
+
+    @classmethod
+    def for_settings(cls, settings) -> WarehousePaths:
+        return cls.from_url(settings.warehouse, settings.extra.get("BRIDGE_WORK_DIR"))
 
     def ensure_dirs(self) -> None:
         self.published.parent.mkdir(parents=True, exist_ok=True)

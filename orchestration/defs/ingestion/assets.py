@@ -12,7 +12,7 @@ import dagster as dg
 
 from connectors import sync
 from orchestration.defs.resources import BridgeResource, trigger_of
-from orchestration.lib import run_log
+from orchestration.lib import pg_warehouse, run_log
 from orchestration.lib.source_config import SOURCES, STREAMS, bridge_sources
 
 DESCRIPTIONS = {
@@ -52,6 +52,10 @@ def _extract_asset(source: str) -> dg.AssetsDefinition:
             results = sync.extract_source(
                 con, source, bridge_sources(settings).get(source), context.run.run_id, settings.as_of_or_today(), log
             )
+            paths = bridge.paths()
+            if paths.pg_url:
+                copied = pg_warehouse.mirror_raw(con, paths.pg_url)
+                context.log.info(f"copied {sum(copied.values())} new raw versions to PostgreSQL")
         by_stream = {r.stream: r for r in results}
         for stream in STREAMS[source]:
             r = by_stream.get(stream)

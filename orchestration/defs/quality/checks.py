@@ -74,9 +74,20 @@ def _warehouse_checks(suite_names: list[str]) -> dg.AssetChecksDefinition:
     ) -> Iterator[dg.AssetCheckResult]:
         thresholds = reconciliation.QualityThresholds.from_env(bridge.settings().extra)
         paths = bridge.paths()
+        if paths.pg_url:
+            # the same suites, on a copy of what dbt built in Postgres' build schemas
+            from orchestration.lib import pg_warehouse
+
+            checked = pg_warehouse.copy_for_checks(paths.pg_url)
+            try:
+                runs = suites.run_suites(checked, suite_names)
+                recon = reconciliation.run_reconciliation(checked, thresholds)
+            finally:
+                checked.close()
         with bridge.work() as con:
-            runs = suites.run_suites(con, suite_names)
-            recon = reconciliation.run_reconciliation(con, thresholds)
+            if not paths.pg_url:
+                runs = suites.run_suites(con, suite_names)
+                recon = reconciliation.run_reconciliation(con, thresholds)
             outcomes = [o for r in runs for o in r.outcomes] + recon
             write_dq_results(con, context.run.run_id, outcomes)
             earlier = _recorded_outcomes(con, context.run.run_id, exclude={o.check_name for o in outcomes})

@@ -1,6 +1,7 @@
 """dbt models as Dagster assets, dbt tests as asset checks (dagster-dbt)."""
 
 
+import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -19,6 +20,7 @@ from dagster_dbt import (
 from packaging import version
 
 from orchestration.defs.resources import BridgeResource
+from orchestration.lib import pg_warehouse
 from orchestration.lib.crosswalk import land_crosswalk
 from orchestration.lib.dbt_results import record_dbt_results
 from orchestration.lib.settings import Settings
@@ -28,8 +30,8 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
-    """What the dbt subprocess needs; secrets are not among them."""
-    paths = WarehousePaths.from_url(settings.warehouse)
+    """What the dbt subprocess needs (the Postgres password only for the postgres target)."""
+    paths = WarehousePaths.for_settings(settings)
     env = {
         "BRIDGE_WORK_DB": str(paths.work),
         "LRS_ACCOUNT_HOMEPAGE": settings.sources.get("LRS_ACCOUNT_HOMEPAGE", ""),
@@ -39,7 +41,15 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     }
     if settings.as_of:
         env["BRIDGE_AS_OF"] = settings.as_of.isoformat()
+    if paths.pg_url:
+        from orchestration.lib.postgres.connection import parse_warehouse_url
+
+        env.update(parse_warehouse_url(paths.pg_url).dbt_env())
     return env
+
+
+def dbt_target(settings: Settings) -> str:
+    return "postgres" if settings.is_postgres else "duckdb"
 
 
 def _parse_environment() -> None:
@@ -56,7 +66,7 @@ os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.envir
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
-    target=os.environ.get("BRIDGE_DBT_TARGET", "duckdb"),
+    target=dbt_target(Settings.from_env(require_sources=False)),
 )
 
 
@@ -118,7 +128,13 @@ def warehouse_models(
         context.log.info(f"job-title crosswalk from {settings.title_crosswalk}: {rows} rows")
     # Failing tests must not raise mid-stream: their results are recorded for the audit
     # trail first; Dagster then blocks everything downstream of a failed blocking test.
-    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    args = ["build"]
+    paths = bridge.paths()
+    if paths.pg_url:
+        # Marts build into <schema>__build; publish swaps them in (write-audit-publish).
+        pg_warehouse.prepare_run(paths.pg_url)
+        args += ["--vars", json.dumps({"publish_suffix": "__build"})]
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
     try:
         yield from invocation.stream()
     finally:

@@ -1,0 +1,97 @@
+"""The nightly run against a PostgreSQL warehouse (BRIDGE_WAREHOUSE=postgresql://...).
+
+The connectors still land into the DuckDB work file, which keeps raw versions and their
+cursors in one transaction; from there each run copies what is new into Postgres with
+COPY, dbt-postgres builds the marts into `<schema>__build`, the checks read those, and
+publish swaps the build schemas in one transaction. The audit trail is written in the
+work file and appended to Postgres' `audit` schema, where auditors read it.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import psycopg2
+
+from orchestration.lib.postgres import mirror, publish, roles
+from orchestration.lib.postgres.connection import connect, parse_warehouse_url
+
+WRITER = roles.WRITER_ROLE
+CHECKED_SCHEMAS = {"intermediate": "intermediate", "reporting__build": "reporting", "restricted__build": "restricted"}
+
+
+def _connect(url: str, *, as_writer: bool = True) -> psycopg2.extensions.connection:
+    return connect(parse_warehouse_url(url), role=WRITER if as_writer else None)
+
+
+def prepare_run(url: str) -> None:
+    """Roles, grants and empty build schemas before dbt builds (idempotent)."""
+    con = _connect(url, as_writer=False)
+    try:
+        with con.cursor() as cur:
+            cur.execute("create extension if not exists pgcrypto")  # sha1 of xAPI mbox_sha1sum
+        con.commit()
+        roles.ensure_roles(con, WRITER)
+    finally:
+        con.close()
+    con = _connect(url)
+    try:
+        publish.prepare_build_schemas(con, writer_role=WRITER)
+    finally:
+        con.close()
+
+
+def mirror_raw(duck: duckdb.DuckDBPyConnection, url: str) -> dict[str, int]:
+    con = _connect(url)
+    try:
+        return mirror.mirror_raw(duck, con)
+    finally:
+        con.close()
+
+
+def mirror_audit(duck: duckdb.DuckDBPyConnection, url: str) -> dict[str, int]:
+    con = _connect(url)
+    try:
+        return mirror.mirror_audit(duck, con)
+    finally:
+        con.close()
+
+
+def swap(url: str) -> dict[str, int]:
+    """Publish the build schemas; returns the published row counts."""
+    con = _connect(url)
+    try:
+        counts = {
+            **publish.row_counts(con, "reporting__build", label="reporting"),
+            **publish.row_counts(con, "restricted__build", label="restricted"),
+        }
+        publish.swap_published(con, writer_role=WRITER)
+        return counts
+    finally:
+        con.close()
+
+
+
+def copy_for_checks(url: str) -> duckdb.DuckDBPyConnection:
+    """The built tables in an in-memory DuckDB under their published names, so the same
+    suites check either warehouse (the marts are small: a copy costs seconds)."""
+    pg = _connect(url)
+    duck = duckdb.connect()
+    try:
+        with pg.cursor() as cur:
+            cur.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema = any(%s) and table_type = 'BASE TABLE'",
+                (list(CHECKED_SCHEMAS),),
+            )
+            tables = cur.fetchall()
+        for schema, table in tables:
+            target = CHECKED_SCHEMAS[schema]
+            duck.execute(f'create schema if not exists "{target}"')
+            frame = pd.read_sql_query(f'select * from "{schema}"."{table}"', pg)
+            duck.register("pg_frame", frame)
+            duck.execute(f'create table "{target}"."{table}" as select * from pg_frame')
+            duck.unregister("pg_frame")
+    finally:
+        pg.close()
+    return duck

@@ -1,0 +1,190 @@
+"""The nightly pipeline against a real PostgreSQL warehouse: published by schema swap,
+identical to the DuckDB warehouse for the same simulator state, readable by role, and
+intact after a sync killed mid-build."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.simulator]
+
+BRIDGE = [sys.executable, "-m", "orchestration.cli"]
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    from simulator import Simulator
+
+    s = Simulator("pilot", seed=31, workdir=tmp_path_factory.mktemp("pg-sim"))
+    s.start()
+    yield s
+    s.stop()
+
+
+def _env(sim, warehouse: str, work_dir: Path) -> dict[str, str]:
+    env = {**os.environ, **sim.env, "BRIDGE_WAREHOUSE": warehouse, "BRIDGE_WORK_DIR": str(work_dir)}
+    env.pop("BRIDGE_ALERT_WEBHOOK_URL", None)
+    return env
+
+
+def _sync(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([*BRIDGE, "sync"], env=env, capture_output=True, text=True, timeout=1200)
+
+
+def _norm(value):
+    if isinstance(value, (Decimal, float)):
+        return round(float(value), 6)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _fingerprint(rows: list[tuple]) -> tuple[int, str]:
+    normalised = sorted(repr(tuple(_norm(v) for v in row)) for row in rows)
+    return len(normalised), hashlib.sha256("\n".join(normalised).encode()).hexdigest()
+
+
+def _pg_tables(url: str, schema: str) -> dict[str, tuple[int, str]]:
+    con = psycopg2.connect(url)
+    try:
+        with con.cursor() as cur:
+            cur.execute(
+                "select table_name from information_schema.tables where table_schema = %s order by 1", (schema,)
+            )
+            out = {}
+            for (table,) in cur.fetchall():
+                cur.execute(f'select * from "{schema}"."{table}"')
+                out[table] = _fingerprint(cur.fetchall())
+            return out
+    finally:
+        con.close()
+
+
+def _duck_tables(path: Path, schema: str) -> dict[str, tuple[int, str]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
+        ).fetchall()]
+        return {t: _fingerprint(con.execute(f'select * from "{schema}"."{t}"').fetchall()) for t in tables}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def synced(sim, pg_server, tmp_path_factory):
+    """One Postgres sync and one DuckDB sync of the same simulator state."""
+    import uuid
+
+    from orchestration.lib.postgres.connection import PgTarget
+
+    name = f"bridge_e2e_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(**pg_server.dsn_kwargs())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{name}"')
+    target = PgTarget(pg_server.host, pg_server.port, pg_server.user, name, pg_server.password, pg_server.options)
+    url = target.url(with_password=True)
+    root = tmp_path_factory.mktemp("pg-e2e")
+    pg_env = _env(sim, url, root / "pg-work")
+    pg = _sync(pg_env)
+    assert pg.returncode == 0, pg.stdout[-3000:] + pg.stderr[-3000:]
+    duck_path = root / "duck" / "bridge.duckdb"
+    duck = _sync(_env(sim, str(duck_path), root / "duck"))
+    assert duck.returncode == 0, duck.stdout[-3000:] + duck.stderr[-3000:]
+    try:
+        yield url, target, pg_env, duck_path
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
+
+
+def test_postgres_sync_publishes_the_same_tables_as_duckdb(synced) -> None:
+    url, _, _, duck_path = synced
+
+    employees = _pg_tables(url, "reporting")["dim_employee"][0]
+    assert employees == _duck_tables(duck_path, "reporting")["dim_employee"][0] > 0
+    # parity: every published table, row counts and a hash of the sorted rows
+    pg_reporting, duck_reporting = _pg_tables(url, "reporting"), _duck_tables(duck_path, "reporting")
+    assert set(pg_reporting) == set(duck_reporting)
+    differing = {t for t in pg_reporting if pg_reporting[t] != duck_reporting[t]}
+    assert not differing, {t: (pg_reporting[t][0], duck_reporting[t][0]) for t in differing}
+    assert _pg_tables(url, "restricted") == _duck_tables(duck_path.with_name("bridge.restricted.duckdb"), "restricted")
+    # the audit trail is in Postgres too, for auditors
+    con = psycopg2.connect(url)
+    try:
+        with con.cursor() as cur:
+            cur.execute("select status from audit.publication")
+            assert [r[0] for r in cur.fetchall()] == ["published"]
+            cur.execute("select count(*) from audit.dq_result where severity = 'blocking'")
+            assert cur.fetchone()[0] > 50
+    finally:
+        con.close()
+
+
+def test_hr_reporting_cannot_read_salaries(synced) -> None:
+    url, target, _, _ = synced
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("drop role if exists e2e_hr_analyst")
+        cur.execute("create role e2e_hr_analyst login in role bridge_hr_reporting")
+    admin.close()
+    analyst = psycopg2.connect(**{**target.dsn_kwargs(), "user": "e2e_hr_analyst"})
+    try:
+        with analyst.cursor() as cur:
+            cur.execute("select count(*) from reporting.dim_employee")
+            assert cur.fetchone()[0] > 0
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            with analyst.cursor() as cur:
+                cur.execute("select annual_base_salary from restricted.fct_compensation")
+    finally:
+        analyst.close()
+
+
+def test_a_sync_killed_mid_build_leaves_the_published_state_and_the_next_run_completes(synced) -> None:
+    url, _, env, _ = synced
+    before = _pg_tables(url, "reporting")
+
+    proc = subprocess.Popen([*BRIDGE, "sync"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 600
+    killed = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        children = subprocess.run(["pgrep", "-s", str(proc.pid), "-f", "dbt build"], capture_output=True, text=True)
+        if children.stdout.strip():
+            time.sleep(3)  # well into the build
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.5)
+    proc.wait(timeout=60)
+    assert killed, "the sync never reached dbt build"
+    assert _pg_tables(url, "reporting") == before
+
+    again = _sync(env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert _pg_tables(url, "reporting") == before  # same simulator state, same published data
+    con = psycopg2.connect(url)
+    try:
+        with con.cursor() as cur:
+            cur.execute("select status, count(*) from audit.pipeline_run group by 1 order by 1")
+            statuses = dict(cur.fetchall())
+    finally:
+        con.close()
+    assert statuses == {"abandoned": 1, "succeeded": 2}  # the killed run is on record as such
