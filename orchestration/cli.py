@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -40,7 +41,7 @@ def _settings(require_sources: bool = True):
         raise SystemExit(2) from None
 
 
-def run_sync(trigger: str = "cli", *, quiet: bool = False) -> tuple[str, Any, Any]:
+def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False) -> tuple[str, Any, Any]:
     """Run the nightly job in this process and close the run in the audit trail."""
     from orchestration.lib import run_log
     from orchestration.lib.warehouse import WarehousePaths, SyncAlreadyRunning, connect_work, exclusive_sync
@@ -56,9 +57,22 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False) -> tuple[str, Any, An
 
             job = defs.resolve_job_def("nightly_sync")
             instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-            result = job.execute_in_process(
-                instance=instance, tags={"bridge/trigger": trigger}, raise_on_error=False
-            )
+            # Dagster's and dbt's step-by-step output goes to a log file beside the
+            # warehouse; the terminal gets the summary (`--verbose` streams it instead).
+            log_dir = paths.work.parent / "logs"
+            log_dir.mkdir(parents=True, exist_ok=True)
+            log_path = log_dir / f"sync-{time.strftime('%Y%m%dT%H%M%S')}.log"
+            with open(log_path, "w", encoding="utf-8") as log_file:
+                sink = contextlib.nullcontext() if verbose else contextlib.ExitStack()
+                if not verbose:
+                    sink.enter_context(contextlib.redirect_stdout(log_file))
+                    sink.enter_context(contextlib.redirect_stderr(log_file))
+                with sink:
+                    result = job.execute_in_process(
+                        instance=instance, tags={"bridge/trigger": trigger}, raise_on_error=False
+                    )
+            if not quiet:
+                print(f"run {result.run_id}: full log in {log_path}")
             failed_steps = sorted({e.step_key for e in result.all_events if e.is_step_failure and e.step_key})
             con = connect_work(paths)
             try:
@@ -99,7 +113,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from orchestration.lib.warehouse import WarehousePaths
 
     started = time.monotonic()
-    run_id, decision, _ = run_sync(trigger=args.trigger)
+    run_id, decision, _ = run_sync(trigger=args.trigger, verbose=args.verbose)
     paths = WarehousePaths.for_settings(_settings())
     con = _open_audit(paths)
     try:
@@ -282,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sync", help="run one sync now with the configuration from the environment")
     p.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)
+    p.add_argument("--verbose", action="store_true", help="stream Dagster's and dbt's output")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("status", help="print the last runs and the last publication")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 
 for _key, _value in {
     "DAGSTER_DISABLE_TELEMETRY": "1",
@@ -30,22 +29,15 @@ from orchestration.defs.transformation.dbt import (  # noqa: E402
 )
 
 publish_asset = build_publish_asset(published_model_keys())
-# HR reporting notices a stale warehouse before it notices wrong numbers: warn when the
-# last publication is more than a day and a bit old (a night's run plus its retries).
-freshness_checks = dg.build_last_update_freshness_checks(
-    assets=[publish_asset], lower_bound_delta=timedelta(hours=26)
-)
-freshness_sensor = dg.build_sensor_for_freshness_checks(
-    freshness_checks=freshness_checks, default_status=dg.DefaultSensorStatus.RUNNING
-)
+
 _all_keys = {k for a in extract_assets for k in a.keys} | set(warehouse_models.keys)
 
 defs = dg.Definitions(
     assets=[*extract_assets, warehouse_models, publish_asset],
-    asset_checks=[*build_checks(_all_keys), *freshness_checks],
+    asset_checks=build_checks(_all_keys),
     jobs=[nightly_sync],
     schedules=[nightly_schedule],
-    sensors=[payroll_inbox_sensor, record_failed_run, freshness_sensor],
+    sensors=[payroll_inbox_sensor, record_failed_run],
     resources={
         "bridge": BridgeResource(),
         "dbt": BridgeDbtCli(project_dir=dbt_project),

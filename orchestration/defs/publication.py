@@ -6,6 +6,8 @@ gaps) before replacing the published files, and records its decision either way.
 """
 
 
+from datetime import timedelta
+
 import dagster as dg
 
 from orchestration.defs.resources import BridgeResource
@@ -21,6 +23,11 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         deps=upstream,
         group_name="publication",
         kinds={"duckdb"},
+        # HR reporting notices a stale warehouse before it notices wrong numbers: warn
+        # after 26 h (a night's run plus its retries), fail after two nights.
+        freshness_policy=dg.FreshnessPolicy.time_window(
+            fail_window=timedelta(hours=50), warn_window=timedelta(hours=26)
+        ),
         description="Replaces every published table together, only when all blocking checks passed.",
     )
     def published_warehouse(context: dg.AssetExecutionContext, bridge: BridgeResource) -> dg.MaterializeResult:

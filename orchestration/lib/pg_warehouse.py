@@ -24,8 +24,13 @@ def _connect(url: str, *, as_writer: bool = True) -> psycopg2.extensions.connect
     return connect(parse_warehouse_url(url), role=WRITER if as_writer else None)
 
 
-def prepare_run(url: str) -> None:
-    """Roles, grants and empty build schemas before dbt builds (idempotent)."""
+_ready: set[str] = set()
+
+
+def ensure_ready(url: str) -> None:
+    """Roles, grants and the pgcrypto extension, once per process (idempotent)."""
+    if url in _ready:
+        return
     con = _connect(url, as_writer=False)
     try:
         with con.cursor() as cur:
@@ -34,6 +39,12 @@ def prepare_run(url: str) -> None:
         roles.ensure_roles(con, WRITER)
     finally:
         con.close()
+    _ready.add(url)
+
+
+def prepare_run(url: str) -> None:
+    """Empty build schemas before dbt builds (drops a blocked run's leftovers)."""
+    ensure_ready(url)
     con = _connect(url)
     try:
         publish.prepare_build_schemas(con, writer_role=WRITER)
@@ -42,6 +53,7 @@ def prepare_run(url: str) -> None:
 
 
 def mirror_raw(duck: duckdb.DuckDBPyConnection, url: str) -> dict[str, int]:
+    ensure_ready(url)
     con = _connect(url)
     try:
         return mirror.mirror_raw(duck, con)
@@ -50,6 +62,7 @@ def mirror_raw(duck: duckdb.DuckDBPyConnection, url: str) -> dict[str, int]:
 
 
 def mirror_audit(duck: duckdb.DuckDBPyConnection, url: str) -> dict[str, int]:
+    ensure_ready(url)
     con = _connect(url)
     try:
         return mirror.mirror_audit(duck, con)

@@ -44,7 +44,10 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     if paths.pg_url:
         from orchestration.lib.postgres.connection import parse_warehouse_url
 
+        from orchestration.lib.postgres.roles import WRITER_ROLE
+
         env.update(parse_warehouse_url(paths.pg_url).dbt_env())
+        env["BRIDGE_PG_ROLE"] = WRITER_ROLE
     return env
 
 
