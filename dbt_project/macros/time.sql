@@ -48,3 +48,9 @@
     ) as versions
     where version_rank = 1
 {%- endmacro %}
+
+{# type_double() is a 4-byte REAL on DuckDB and an 8-byte double on Postgres, so the
+   same model rounds differently on the two; both spell an 8-byte float the same way. #}
+{% macro type_double() -%}
+    double precision
+{%- endmacro %}

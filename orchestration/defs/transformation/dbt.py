@@ -3,6 +3,7 @@
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from functools import cached_property
@@ -148,6 +149,8 @@ def warehouse_models(
     run_results = invocation.get_artifact("run_results.json")
     with bridge.work() as con:
         failed = record_dbt_results(con, context.run.run_id, run_results, invocation.manifest)
+    # dagster-dbt gives every invocation its own target folder; nothing reads it again
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
     if failed:
         context.log.error(f"dbt build: {len(failed)} failing blocking test(s) or model error(s): {failed[:10]}")
 

@@ -19,9 +19,9 @@ by_kind as (
         r.employee_number,
         r.competency_id,
         r.cycle,
-        cast(avg(case when r.rater_type = 'manager' then r.rating end) as {{ dbt.type_float() }}) as manager_rating,
-        cast(avg(case when r.rater_type in ('peer', 'direct_report') then r.rating end) as {{ dbt.type_float() }}) as others_mean,
-        cast(avg(case when r.rater_type = 'self' then r.rating end) as {{ dbt.type_float() }}) as self_rating
+        cast(avg(case when r.rater_type = 'manager' then r.rating end) as {{ type_double() }}) as manager_rating,
+        cast(avg(case when r.rater_type in ('peer', 'direct_report') then r.rating end) as {{ type_double() }}) as others_mean,
+        cast(avg(case when r.rater_type = 'self' then r.rating end) as {{ type_double() }}) as self_rating
     from ratings as r
     inner join latest_cycle as l
         on r.employee_number = l.employee_number

@@ -50,10 +50,10 @@ rated as (
         c.last_checkin_date,
         c.latest_confidence,
         -- no check-in yet: 0% (risk says no_data), so a parent's mean stays within its children's range
-        cast(case when o.status = 'done' then 100 else coalesce(c.latest_progress_pct, 0) end as {{ dbt.type_float() }}) as progress_pct,
+        cast(case when o.status = 'done' then 100 else coalesce(c.latest_progress_pct, 0) end as {{ type_double() }}) as progress_pct,
         case
             when {{ dbt.datediff('c.first_checkin_date', 'c.last_checkin_date', 'day') }} > 0
-                then cast(c.latest_progress_pct - c.first_progress_pct as {{ dbt.type_float() }})
+                then cast(c.latest_progress_pct - c.first_progress_pct as {{ type_double() }})
                     / {{ dbt.datediff('c.first_checkin_date', 'c.last_checkin_date', 'day') }}
         end as progress_rate_per_day
     from objectives as o

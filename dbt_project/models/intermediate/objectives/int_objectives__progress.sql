@@ -24,7 +24,7 @@ edges as (
     select
         n.parent_objective_id,
         n.objective_id,
-        cast(n.weight as {{ dbt.type_float() }}) / ac.total_weight as weight_share
+        cast(n.weight as {{ type_double() }}) / ac.total_weight as weight_share
     from nodes as n
     inner join active_children as ac on n.parent_objective_id = ac.parent_objective_id
     where n.status <> 'cancelled'
@@ -38,7 +38,7 @@ closure as (
             select
                 objective_id as ancestor_id,
                 objective_id as descendant_id,
-                cast(1.0 as {{ dbt.type_float() }}) as path_share,
+                cast(1.0 as {{ type_double() }}) as path_share,
                 0 as hops
             from nodes
             union all
@@ -123,7 +123,7 @@ combined as (
 select
     objective_id,
     {{ as_of_date() }} as as_of_date,
-    cast(round(cast(progress_pct as {{ dbt.type_numeric() }}), 2) as {{ dbt.type_float() }}) as progress_pct,
+    cast(round(cast(progress_pct as {{ dbt.type_numeric() }}), 2) as {{ type_double() }}) as progress_pct,
     last_checkin_date,
     {{ dbt.datediff('last_checkin_date', as_of_date(), 'day') }} as days_since_checkin,
     forecast_completion_date,
