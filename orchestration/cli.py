@@ -283,9 +283,9 @@ def report_seconds(result: Any) -> float | None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
+    # importing the dbt definitions (re)builds the manifest when it is missing or stale
     from orchestration.defs.transformation import dbt as dbt_defs
 
-    dbt_defs.dbt_project.preparer.prepare(dbt_defs.dbt_project)
     print(f"dbt manifest: {dbt_defs.dbt_project.manifest_path}")
     return 0
 

@@ -71,6 +71,16 @@ def test_first_sync_publishes_every_employee_the_hris_has_shown(bridge_env, pilo
     engines = {r[0] for r in published_value(
         bridge_env, "select distinct engine from audit.dq_result where run_id = ?", [run_id])}
     assert {"great_expectations", "dbt", "sql"} <= engines
+    # every contract table is published with every contract column, read back from the
+    # files readers open (the main file and the owner-only restricted one)
+    contract = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "contract_tables.json").read_text())
+    for schema, tables in contract.items():
+        path = bridge_env if schema == "reporting" else bridge_env.with_name("bridge.restricted.duckdb")
+        for table, columns in tables.items():
+            published_columns = [r[0] for r in published_value(
+                path, "select column_name from information_schema.columns where table_schema = ? "
+                "and table_name = ? order by ordinal_position", [schema, table])]
+            assert published_columns[: len(columns)] == columns, f"{schema}.{table}"
     # the publication wrote the report site and the run's Data Docs
     assert _report_run_id(bridge_env) == run_id
     assert (bridge_env.parent / "data_docs" / run_id / "index.html").exists()
