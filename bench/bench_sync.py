@@ -50,7 +50,7 @@ def main() -> None:
         print(f"code location import: {time.monotonic() - t_import:.1f} s")
         for n in range(args.runs):
             t = time.monotonic()
-            run_id, decision, result = run_sync(trigger="bench", quiet=True)
+            _, decision, result = run_sync(trigger="bench", quiet=True)
             wall = time.monotonic() - t
             phases: dict[str, float] = defaultdict(float)
             for ev in result.all_events:

@@ -44,7 +44,7 @@ def _settings(require_sources: bool = True):
 def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False) -> tuple[str, Any, Any]:
     """Run the nightly job in this process and close the run in the audit trail."""
     from orchestration.lib import run_log
-    from orchestration.lib.warehouse import WarehousePaths, SyncAlreadyRunning, connect_work, exclusive_sync
+    from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
 
     settings = _settings()
     paths = WarehousePaths.for_settings(settings)
@@ -207,7 +207,12 @@ def start_simulator(profile: str, seed: int, workdir: Path, extra: list[str] | N
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from orchestration.lib.settings import Settings
-    from orchestration.lib.summary import format_reconciliation, format_run_report, reconciliation_summary, run_report
+    from orchestration.lib.summary import (
+        format_reconciliation,
+        format_run_report,
+        reconciliation_summary,
+        run_report,
+    )
     from orchestration.lib.warehouse import WarehousePaths
 
     workdir = Path(args.workdir).resolve()

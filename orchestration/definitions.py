@@ -12,16 +12,16 @@ for _key, _value in {
 }.items():
     os.environ.setdefault(_key, _value)
 
-import dagster as dg  # noqa: E402
+import dagster as dg
 
-from orchestration.defs.ingestion.assets import extract_assets  # noqa: E402
-from orchestration.defs.jobs import nightly_sync  # noqa: E402
-from orchestration.defs.publication import build_publish_asset  # noqa: E402
-from orchestration.defs.quality.checks import build_checks  # noqa: E402
-from orchestration.defs.resources import BridgeResource  # noqa: E402
-from orchestration.defs.schedules import nightly_schedule  # noqa: E402
-from orchestration.defs.sensors import payroll_inbox_sensor, record_failed_run  # noqa: E402
-from orchestration.defs.transformation.dbt import (  # noqa: E402
+from orchestration.defs.ingestion.assets import extract_assets
+from orchestration.defs.jobs import nightly_sync
+from orchestration.defs.publication import build_publish_asset
+from orchestration.defs.quality.checks import build_checks
+from orchestration.defs.resources import BridgeResource
+from orchestration.defs.schedules import nightly_schedule
+from orchestration.defs.sensors import payroll_inbox_sensor, record_failed_run
+from orchestration.defs.transformation.dbt import (
     BridgeDbtCli,
     dbt_project,
     published_model_keys,

@@ -29,7 +29,8 @@ def code_version() -> str:
     """The git commit the code runs from (the package version outside a checkout)."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(REPO_DIR), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+            ["git", "-C", str(REPO_DIR), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            check=False,
         )
         if out.returncode == 0 and out.stdout.strip():
             dirty = subprocess.run(
@@ -37,6 +38,7 @@ def code_version() -> str:
                 capture_output=True,
                 text=True,
                 timeout=5,
+                check=False,
             ).stdout.strip()
             return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):

@@ -11,9 +11,8 @@ from connectors.config import (
     ScimConfig,
     XapiConfig,
 )
+from connectors.landing import RAW_STREAMS
 from orchestration.lib.settings import Settings, SettingsError
-
-from connectors.landing import RAW_STREAMS  # noqa: E402  (the stream names are the connectors')
 
 SOURCES = ("hris", "xapi", "lms", "checkins", "payroll")
 STREAMS: dict[str, tuple[str, ...]] = {source: tuple(RAW_STREAMS[source]) for source in SOURCES}

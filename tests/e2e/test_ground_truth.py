@@ -21,9 +21,8 @@ def _truth(sim, name: str) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def standard(tmp_path_factory: pytest.TempPathFactory):
     """One standard-profile sync shared by every test of this module."""
-    from simulator import Simulator
-
     from orchestration.cli import run_sync
+    from simulator import Simulator
 
     sim = Simulator("standard", seed=5, workdir=tmp_path_factory.mktemp("sim-standard"))
     sim.start()

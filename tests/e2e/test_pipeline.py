@@ -39,7 +39,7 @@ def webhook():
     received: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             received.append(json.loads(body))
             self.send_response(204)
@@ -58,7 +58,7 @@ def webhook():
 def test_first_sync_publishes_every_employee_the_hris_has_shown(bridge_env, pilot_sim) -> None:
     from orchestration.cli import run_sync
 
-    run_id, decision, result = run_sync(trigger="test", quiet=True)
+    run_id, decision, _ = run_sync(trigger="test", quiet=True)
     assert decision.status == "published", decision.blocked_by
     truth = {row["employee_number"] for row in _truth(pilot_sim, "employees.csv")}
     published = {r[0] for r in published_value(bridge_env, "select employee_number from reporting.dim_employee")}

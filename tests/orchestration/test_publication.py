@@ -127,6 +127,13 @@ json.dump({"seen": seen, "errors": errors}, open(out, "w"))
 """
 
 
+HOLDER = (
+    "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+    "a = c.execute('select min(version), count(*) from reporting.dim_employee').fetchone(); time.sleep(3); "
+    "b = c.execute('select min(version), count(*) from reporting.dim_employee').fetchone(); print(a == b, a[0])"
+)
+
+
 def test_a_reader_is_never_blocked_and_never_sees_half_a_publication(work, tmp_path: Path) -> None:
     """Readers are other processes (a BI tool, an analyst's notebook): one polls the published
     file while publications replace it; another holds it open throughout."""
@@ -141,11 +148,7 @@ def test_a_reader_is_never_blocked_and_never_sees_half_a_publication(work, tmp_p
     out = tmp_path / "reader.json"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(paths.published), str(out), "4"])
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
-         "a = c.execute('select min(version), count(*) from reporting.dim_employee').fetchone(); time.sleep(3); "
-         "b = c.execute('select min(version), count(*) from reporting.dim_employee').fetchone(); print(a == b, a[0])",
-         str(paths.published)],
+        [sys.executable, "-c", HOLDER, str(paths.published)],
         stdout=subprocess.PIPE, text=True,
     )
     time.sleep(0.5)
@@ -186,9 +189,7 @@ def test_finish_gives_a_failed_run_a_verdict(work) -> None:
 
 def test_two_syncs_never_write_at_once(tmp_path: Path) -> None:
     paths = WarehousePaths.from_url(str(tmp_path / "bridge.duckdb"))
-    with exclusive_sync(paths):
-        with pytest.raises(SyncAlreadyRunning):
-            with exclusive_sync(paths):
-                pass
+    with exclusive_sync(paths), pytest.raises(SyncAlreadyRunning), exclusive_sync(paths):
+        pass
     with exclusive_sync(paths):  # released afterwards
         pass

@@ -44,7 +44,6 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         env["BRIDGE_AS_OF"] = settings.as_of.isoformat()
     if paths.pg_url:
         from orchestration.lib.postgres.connection import parse_warehouse_url
-
         from orchestration.lib.postgres.roles import WRITER_ROLE
 
         env.update(parse_warehouse_url(paths.pg_url).dbt_env())
