@@ -9,6 +9,9 @@ work file and appended to Postgres' `audit` schema, where auditors read it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 import pandas as pd
 import psycopg2
@@ -42,55 +45,49 @@ def ensure_ready(url: str) -> None:
     _ready.add(url)
 
 
-def prepare_run(url: str) -> None:
-    """Empty build schemas before dbt builds (drops a blocked run's leftovers)."""
+@contextmanager
+def _writer(url: str) -> Iterator[psycopg2.extensions.connection]:
+    """A connection as the pipeline's writer role, the roles ensured first."""
     ensure_ready(url)
     con = _connect(url)
     try:
-        publish.prepare_build_schemas(con, writer_role=WRITER)
+        yield con
     finally:
         con.close()
+
+
+def prepare_run(url: str) -> None:
+    """Empty build schemas before dbt builds (drops a blocked run's leftovers)."""
+    with _writer(url) as con:
+        publish.prepare_build_schemas(con, writer_role=WRITER)
 
 
 def mirror_raw(duck: duckdb.DuckDBPyConnection, url: str) -> dict[str, int]:
-    ensure_ready(url)
-    con = _connect(url)
-    try:
+    with _writer(url) as con:
         return mirror.mirror_raw(duck, con)
-    finally:
-        con.close()
 
 
 def mirror_audit(duck: duckdb.DuckDBPyConnection, url: str) -> dict[str, int]:
-    ensure_ready(url)
-    con = _connect(url)
-    try:
+    with _writer(url) as con:
         return mirror.mirror_audit(duck, con)
-    finally:
-        con.close()
 
 
 def swap(url: str) -> dict[str, int]:
     """Publish the build schemas; returns the published row counts."""
-    con = _connect(url)
-    try:
+    with _writer(url) as con:
         counts = {
             **publish.row_counts(con, "reporting__build", label="reporting"),
             **publish.row_counts(con, "restricted__build", label="restricted"),
         }
         publish.swap_published(con, writer_role=WRITER)
         return counts
-    finally:
-        con.close()
-
 
 
 def copy_for_checks(url: str) -> duckdb.DuckDBPyConnection:
     """The built tables in an in-memory DuckDB under their published names, so the same
     suites check either warehouse (the marts are small: a copy costs seconds)."""
-    pg = _connect(url)
     duck = duckdb.connect()
-    try:
+    with _writer(url) as pg:
         with pg.cursor() as cur:
             cur.execute(
                 "select table_schema, table_name from information_schema.tables "
@@ -105,6 +102,4 @@ def copy_for_checks(url: str) -> duckdb.DuckDBPyConnection:
             duck.register("pg_frame", frame)
             duck.execute(f'create table "{target}"."{table}" as select * from pg_frame')
             duck.unregister("pg_frame")
-    finally:
-        pg.close()
     return duck
