@@ -131,7 +131,9 @@ def warehouse_models(
         context.log.info(f"job-title crosswalk from {settings.title_crosswalk}: {rows} rows")
     # Failing tests must not raise mid-stream: their results are recorded for the audit
     # trail first; Dagster then blocks everything downstream of a failed blocking test.
-    args = ["build"]
+    # Unit tests prove the SQL, not the night's data: CI runs them (tests/dbt), a nightly
+    # build need not repeat them (dbt's own advice for production runs).
+    args = ["build", "--exclude-resource-type", "unit_test"]
     paths = bridge.paths()
     if paths.pg_url:
         # Marts build into <schema>__build; publish swaps them in (write-audit-publish).

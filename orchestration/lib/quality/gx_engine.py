@@ -25,10 +25,33 @@ def failed(spec: CheckSpec, observed: str) -> CheckOutcome:
 # One GX context per process (creating one, and importing GX, is slow); GX objects
 # are not thread-safe, so validations are serialised.
 _gx_lock = threading.Lock()
+_init_lock = threading.Lock()
 _gx_state: dict[str, Any] = {}
 
 
+def warm_up() -> None:
+    """Import GX and create its context in a background thread, so that cost overlaps
+    extraction (waiting on sources) instead of delaying the first check. Idempotent; a
+    failure here is not reported: the first check repeats the work and raises it."""
+    if "context" in _gx_state or "warming" in _gx_state:
+        return
+    _gx_state["warming"] = True
+
+    def run() -> None:
+        try:
+            _gx_context()
+        except Exception:  # noqa: BLE001 (the check that needs GX raises it with context)
+            pass
+
+    threading.Thread(target=run, name="gx-warm-up", daemon=True).start()
+
+
 def _gx_context() -> Any:
+    with _init_lock:
+        return _create_context()
+
+
+def _create_context() -> Any:
     if "context" not in _gx_state:
         # No telemetry: GX reads these at import / context creation.
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
