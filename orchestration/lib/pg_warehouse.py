@@ -85,7 +85,7 @@ def swap(url: str) -> dict[str, int]:
 def copy_for_checks(url: str) -> duckdb.DuckDBPyConnection:
     """The built tables in an in-memory DuckDB under their published names, so the same
     suites check either warehouse (the marts are small: a copy costs seconds)."""
-    import pandas as pd     # here, not at module level: the import costs every code-location load ~3 s
+    import pandas as pd  # here, not at module level: the import costs every code-location load ~3 s
 
     duck = duckdb.connect()
     with _writer(url) as pg:

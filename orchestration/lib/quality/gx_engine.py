@@ -7,6 +7,7 @@ as validation definitions: registering re-serialises the whole context config ea
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -40,8 +41,9 @@ def warm_up() -> None:
     def run() -> None:
         try:
             _gx_context()
-        except Exception:  # noqa: BLE001 (the check that needs GX raises it with context)
-            pass
+        except Exception:
+            # the check that needs GX repeats this and raises the error in its own step
+            logging.getLogger(__name__).debug("Great Expectations warm-up failed", exc_info=True)
 
     threading.Thread(target=run, name="gx-warm-up", daemon=True).start()
 
