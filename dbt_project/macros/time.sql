@@ -15,10 +15,11 @@
     {{ dbt.safe_cast("left(trim(" ~ expr ~ "), 10)", api.Column.translate_type("date")) }}
 {%- endmacro %}
 
-{# The business date of the run: var as_of_date (env BRIDGE_AS_OF), else today.
-   Business rules use this, never the wall clock directly. #}
+{# The business date of the run: var as_of_date (unit tests), env BRIDGE_AS_OF, else today.
+   Business rules use this, never the wall clock directly. Read here rather than in
+   dbt_project.yml: a project-level env var that changes forces dbt to re-parse everything. #}
 {% macro as_of_date() -%}
-    {%- set v = var('as_of_date', '') -%}
+    {%- set v = var('as_of_date', '') or env_var('BRIDGE_AS_OF', '') -%}
     {%- if v and v | trim != '' -%}
         cast('{{ v | trim }}' as date)
     {%- else -%}

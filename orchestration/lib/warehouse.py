@@ -25,6 +25,7 @@ class WarehousePaths:
     lock: Path
     data_docs: Path
     report: Path
+    dbt_target: Path    # dbt's artifacts and partial-parse cache for this warehouse
     pg_url: str | None = None  # set when the warehouse is PostgreSQL
 
     @classmethod
@@ -44,6 +45,7 @@ class WarehousePaths:
             lock=base / f"{stem}.lock",
             data_docs=base / "data_docs",
             report=base / "report",
+            dbt_target=base / f".{stem}.dbt_target",
         )
 
     @classmethod

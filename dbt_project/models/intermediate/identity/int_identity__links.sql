@@ -1,6 +1,6 @@
 -- Every distinct source person record and the employee it resolves to. One row
 -- per record, so resolved + exceptions = records per source (CONTRACT 3, Identity).
-{% set homepage = var('lrs_account_homepage', '') %}
+{% set homepage = var('lrs_account_homepage', '') or env_var('LRS_ACCOUNT_HOMEPAGE', '') %}
 
 with employees as (
     select employee_number from {{ ref('int_identity__hris_employees') }}
