@@ -1,12 +1,15 @@
 """Test injections (admin `POST /inject`): each makes one named kind of trouble appear in a feed now."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from simulator.clock import iso_ms
+from simulator.catalogue import DEPARTMENTS
+from simulator.clock import day_str, iso_ms
 from simulator.payroll_feed import COLUMNS
 from simulator.scim_feed import ENTERPRISE
 from simulator.store import dumps
@@ -51,6 +54,93 @@ def _missing(app, world) -> dict:
     e.extra.setdefault("drop", []).append(f"{ENTERPRISE}|employeeNumber")
     world.org.touch(e, world.tick())
     return {"scim_id": e.scim_id, "employee_number": e.employee_number}
+
+
+@contextmanager
+def _own_rng(world, name: str) -> Iterator[random.Random]:
+    """Org's choices (change timestamps, managers) drawn from the injection's own generator, so an
+    injection does not reshuffle the hires and moves of the days after it."""
+    org = world.org
+    saved = org.rng
+    org.rng = random.Random(f"inject-{name}-{world.seed}-{world.today}-{len(world.injected)}")
+    try:
+        yield org.rng
+    finally:
+        org.rng = saved
+
+
+def _by_number(world, employee_number: str):
+    idx = world.org.by_number.get(str(employee_number).strip())
+    if idx is None:
+        raise ValueError(f"no employee with employee_number {employee_number!r}")
+    return world.org.employees[idx]
+
+
+@kind("same_day_changes")
+def _same_day(app, world, employee_number: str | None = None) -> dict:
+    """Two HRIS changes to one person today, a tick apart: a title change, then a move to another
+    department (new title, that department's manager). A pull after both sees only the second; the
+    truth keeps one state for the day (`Org.change` replaces a same-day state)."""
+    org, day = world.org, world.today
+    if employee_number is None:
+        (e,) = _staff(world, 20, 1)
+    else:
+        e = _by_number(world, employee_number)
+        if not e.active or e.absent:
+            raise ValueError(f"employee {e.employee_number} is not an active HRIS user")
+    with _own_rng(world, "same_day_changes") as rng:
+        before = e.state
+        titles = [t for t in DEPARTMENTS[before.dept].staff if t != before.title]
+        if not titles:
+            raise ValueError(f"department {DEPARTMENTS[before.dept].name} has no other staff title")
+        middle = rng.choice(titles)
+        org.change(e, day, title=middle)
+        org.touch(e, world.tick())
+        depts = [d for d in range(1, len(DEPARTMENTS)) if d != before.dept
+                 and any(t not in (middle, before.title) for t in DEPARTMENTS[d].staff)]
+        nd = rng.choice(depts)
+        final = rng.choice([t for t in DEPARTMENTS[nd].staff if t not in (middle, before.title)])
+        org.change(e, day, dept=nd, title=final, manager=org.manager_for(nd))
+        org.touch(e, world.tick())  # lastModified: the second change, after everything stored so far
+    st = e.state
+    return {"employee_number": e.employee_number, "scim_id": e.scim_id, "date": day_str(day),
+            "intermediate_title": middle, "title": st.title, "department": DEPARTMENTS[st.dept].name,
+            "manager_employee_number": org.employees[st.manager].employee_number}
+
+
+@kind("rehire")
+def _rehire(app, world, employee_number: str | None = None) -> dict:
+    """Someone terminated more than a day ago is active again today (default: the most recently
+    terminated staff member still in the HRIS); their LMS user is reactivated, as for a natural rehire."""
+    org, day = world.org, world.today
+    if employee_number is None:
+        gone = [e for e in org.employees if not e.active and not e.absent and e.term_day is not None
+                and e.term_day < day - 1 and e.role == "staff" and e.idx not in org.ambiguous_pair
+                and e.idx not in world.payroll.terminated_but_paid and not e.extra]
+        if not gone:
+            raise ValueError("nobody was terminated more than a day ago: nobody to rehire")
+        e = max(gone, key=lambda x: (x.term_day, -x.idx))
+    else:
+        e = _by_number(world, employee_number)
+        if e.active or e.term_day is None or e.term_day >= day - 1:
+            raise ValueError(f"employee {e.employee_number} was not terminated more than a day ago")
+    terminated = e.term_day
+    with _own_rng(world, "rehire"):
+        org.rehire(e, day)
+    org.touch(e, world.tick())
+    uid = world.lms.user_of.get(e.idx)
+    if uid is not None:
+        log = world.lms.logs["users"]
+        rec = log.current(uid)
+        if rec and not rec.get("deleted"):
+            rec["active"] = True
+            ms = world.tick()
+            rec["updated_at"] = iso_ms(ms)
+            log.put(uid, ms, dumps(rec))
+        else:
+            uid = None
+    return {"employee_number": e.employee_number, "scim_id": e.scim_id, "date": day_str(day),
+            "terminated": day_str(terminated), "lms_user_id": uid}
 
 
 # -- LMS / xAPI -------------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.simulator]
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DAYS = 30  # a month of nightly runs: hires, title changes, moves, terminations, a full pull or four
+# Injected after that day's advance, so the same night's extraction lands them: two changes to one
+# person on one day (only the last is ever served), and a rehire of someone terminated days before.
+SAME_DAY_CHANGES_DAY = 10
+REHIRE_DAY = 12
 TRACKED = ("canonical_job_title", "department", "cost_center", "manager_employee_number", "fte", "is_active")
 
 
@@ -84,9 +88,14 @@ def test_history_equals_the_truth_and_a_rebuild(tmp_path: Path) -> None:
     with Simulator("pilot", seed=23, workdir=tmp_path / "sim") as sim:
         start = date.fromisoformat(sim.env["BRIDGE_AS_OF"])
         log = logging.getLogger("test.history")
+        injected: dict[str, dict] = {}
         for day in range(DAYS + 1):
             if day:
                 sim.advance_days(1)
+            if day == SAME_DAY_CHANGES_DAY:
+                injected["same_day"] = sim.inject("same_day_changes")["detail"]
+            if day == REHIRE_DAY:
+                injected["rehire"] = sim.inject("rehire")["detail"]
             settings = Settings.from_env(dict(sim.env), dotenv_path=None)
             con = duckdb.connect(str(work_db))
             try:
@@ -137,6 +146,23 @@ def test_history_equals_the_truth_and_a_rebuild(tmp_path: Path) -> None:
     assert len(changed) >= 3, "the simulated days changed almost nobody: this proves little"
     wrong = {e: (truth.get(e), actual.get(e)) for e in set(truth) | set(actual) if truth.get(e) != actual.get(e)}
     assert not wrong, f"{len(wrong)} employees' history differs, e.g. {list(wrong.items())[:2]}"
+
+    # The acceptance scenarios did happen, and came out as they should.
+    named = {e: [dict(zip(("valid_from", *TRACKED), p, strict=True)) for p in periods] for e, periods in actual.items()}
+    same = injected["same_day"]
+    on_the_day = [p for p in named[same["employee_number"]] if p["valid_from"] == same["date"]]
+    assert [(p["canonical_job_title"], p["department"], p["manager_employee_number"]) for p in on_the_day] == [
+        (same["title"], same["department"], same["manager_employee_number"])
+    ], f"two changes on {same['date']}: one period with the last state expected, got {on_the_day}"
+    assert same["intermediate_title"] != same["title"]  # so the first change's title held no period
+    rehired = injected["rehire"]
+    periods = named[rehired["employee_number"]]
+    back = [i for i, p in enumerate(periods) if p["valid_from"] == rehired["date"]]
+    assert back and back[0] > 0, f"no period from the rehire on {rehired['date']}: {periods}"
+    assert (periods[back[0] - 1]["is_active"], periods[back[0]]["is_active"]) == ("false", "true"), periods
+    unchanged = [e for e, p in named.items() if len(p) == 1 and p[0]["valid_from"] == "first"
+                 and p[0]["is_active"] == "true"]
+    assert unchanged, "nobody went the whole month unchanged"
 
     # A full rebuild of the models from the same raw versions: the same history.
     _dbt(["build", *models, "--full-refresh"], work_db, env, tmp_path / "target2")

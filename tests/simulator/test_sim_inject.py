@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 from sim_protocol import lms_token, read_payroll, read_truth, rest_list, scim_users, xapi_statements
 
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -84,3 +85,71 @@ def test_payroll_injections(fresh):
     kinds = [r["kind"] for r in read_truth(fresh.truth_dir, "injected.csv")]
     assert kinds == ["headcount_gap", "bad_payroll_rows", "payroll_missing_column", "unmapped_titles",
                      "resend_payroll_file", "correct_payroll_file"]
+
+
+def _history(truth_dir: Path, employee_number: str) -> list[dict]:
+    return [r for r in read_truth(truth_dir, "employee_history.csv") if r["employee_number"] == employee_number]
+
+
+def _employee(truth_dir: Path, employee_number: str) -> dict:
+    (row,) = [r for r in read_truth(truth_dir, "employees.csv") if r["employee_number"] == employee_number]
+    return row
+
+
+def test_same_day_changes_show_only_the_last_state_of_the_day(fresh):
+    env = fresh.env
+    fresh.advance_days(1)
+    mark = max(u["meta"]["lastModified"] for u in scim_users(env, count=200))
+    before = {u["id"]: u for u in scim_users(env, count=200)}
+    got = fresh.inject("same_day_changes")["detail"]
+    assert got["date"] == fresh.env["BRIDGE_AS_OF"]
+    old = before[got["scim_id"]]
+    assert got["intermediate_title"] not in (old["title"], got["title"])
+    assert got["department"] != old[ENT]["department"]
+
+    changed = {u["id"]: u for u in scim_users(env, count=200, filter_=f'meta.lastModified gt "{mark}"')}
+    assert set(changed) == {got["scim_id"]}  # one user changed, seen once, by an incremental read
+    user = changed[got["scim_id"]]
+    assert user["meta"]["lastModified"][:10] == got["date"]
+    assert user["title"] == got["title"] and user[ENT]["department"] == got["department"]
+    managers = {u["id"]: u[ENT]["employeeNumber"] for u in scim_users(env, count=200)}
+    assert managers[user[ENT]["manager"]["value"]] == got["manager_employee_number"]
+
+    today = [r for r in _history(fresh.truth_dir, got["employee_number"]) if r["date"] == got["date"]]
+    assert [(r["canonical_job_title"], r["department"], r["manager_employee_number"]) for r in today] == [
+        (got["title"], got["department"], got["manager_employee_number"])]
+    current = _employee(fresh.truth_dir, got["employee_number"])
+    assert (current["canonical_job_title"], current["department"]) == (got["title"], got["department"])
+    assert [r["kind"] for r in read_truth(fresh.truth_dir, "injected.csv")] == ["same_day_changes"]
+
+
+def test_rehire_makes_a_terminated_person_active_again(fresh):
+    env = fresh.env
+    fresh.advance_days(2)
+    mark = max(u["meta"]["lastModified"] for u in scim_users(env, count=200))
+    token = lms_token(env)
+    lms_mark = max(u["updated_at"] for u in rest_list(env["LMS_URL"], "/api/v1/users", token))
+    got = fresh.inject("rehire")["detail"]
+    assert got["terminated"] < got["date"] == fresh.env["BRIDGE_AS_OF"]
+
+    changed = {u["id"]: u for u in scim_users(env, count=200, filter_=f'meta.lastModified gt "{mark}"')}
+    assert set(changed) == {got["scim_id"]}
+    user = changed[got["scim_id"]]
+    assert user["active"] is True and user[ENT]["employeeNumber"] == got["employee_number"]
+    employment = user["urn:hris-lms-bridge:scim:extension:employment:1.0:User"]
+    assert employment["terminationDate"] is None and employment["hireDate"] == got["date"]
+
+    hist = _history(fresh.truth_dir, got["employee_number"])
+    assert (hist[-1]["date"], hist[-1]["is_active"]) == (got["date"], "true")
+    assert (hist[-2]["date"], hist[-2]["is_active"]) == (got["terminated"], "false")
+    row = _employee(fresh.truth_dir, got["employee_number"])
+    assert (row["active"], row["termination_date"], row["hire_date"]) == ("true", "", got["date"])
+
+    assert got["lms_user_id"] is not None
+    lms = {u["id"]: u for u in rest_list(env["LMS_URL"], "/api/v1/users", token, updated_since=lms_mark)}
+    assert lms[got["lms_user_id"]]["active"] is True
+
+    again = fresh.inject("rehire")["detail"]  # the next one back is someone else
+    assert again["employee_number"] != got["employee_number"]
+    with pytest.raises(RuntimeError, match="400.*not terminated more than a day ago"):
+        fresh.inject("rehire", employee_number=got["employee_number"])  # active again: no rehire
