@@ -35,7 +35,7 @@ class XapiConfig:
     password: str = field(repr=False)
     account_homepage: str | None = None
     page_size: int = 500
-    batch_records: int = 5000       # records landed (and committed with their cursor) at a time
+    batch_records: int = 20000      # statements landed (and committed with their cursor) at a time (~15 MB)
     http: HttpSettings = HttpSettings()
 
 

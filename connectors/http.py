@@ -3,6 +3,8 @@
 A requests Session per source; (connect, read) timeouts; retries with
 exponential backoff and jitter (tenacity) on connection errors, timeouts,
 truncated or invalid JSON, 5xx and 429 (honouring Retry-After, capped);
+a caller may bring its own body decoder (xAPI decodes pages in DuckDB, never
+in Python), whose ValueError is retried just like invalid JSON;
 Bearer, Basic and OAuth2 client-credentials auth with one token refresh and
 one retry on a 401. Errors carry the source, stream, URL path (never the
 query string) and last status, and never a credential.
@@ -182,17 +184,23 @@ class HttpClient:
         return f"{self.base_url}/{path_or_url}"
 
     def get_json(self, stream: str, path: str, params: Mapping[str, Any] | None = None,
-                 headers: Mapping[str, str] | None = None, ok_404: bool = False) -> JsonResponse:
-        return self.request_json("GET", stream, path, params=params, headers=headers, ok_404=ok_404)
+                 headers: Mapping[str, str] | None = None, ok_404: bool = False,
+                 decode: Callable[[bytes], Any] | None = None) -> JsonResponse:
+        return self.request_json("GET", stream, path, params=params, headers=headers, ok_404=ok_404,
+                                 decode=decode)
 
     def request_json(self, method: str, stream: str, path: str, *, params: Mapping[str, Any] | None = None,
                      data: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None,
-                     authenticated: bool = True, ok_404: bool = False) -> JsonResponse:
+                     authenticated: bool = True, ok_404: bool = False,
+                     decode: Callable[[bytes], Any] | None = None) -> JsonResponse:
+        """One request with retries. `decode` turns the body bytes into `body` (default `json.loads`);
+        a ValueError from it means a truncated or invalid body and is retried."""
         url = self.url(path)
         state = {"refreshed": False, "status": None}
+        decoder = decode or json.loads
 
         def attempt() -> JsonResponse:
-            return self._attempt(method, stream, url, params, data, headers, authenticated, ok_404, state)
+            return self._attempt(method, stream, url, params, data, headers, authenticated, ok_404, state, decoder)
 
         retrying = Retrying(stop=stop_after_attempt(self.settings.max_attempts), wait=self._wait,
                             retry=retry_if_exception_type(_Retryable), sleep=self._sleep,
@@ -206,7 +214,7 @@ class HttpClient:
 
     def _attempt(self, method: str, stream: str, url: str, params: Mapping[str, Any] | None,
                  data: Mapping[str, str] | None, headers: Mapping[str, str] | None, authenticated: bool,
-                 ok_404: bool, state: dict) -> JsonResponse:
+                 ok_404: bool, state: dict, decode: Callable[[bytes], Any]) -> JsonResponse:
         timeout = (self.settings.connect_timeout, self.settings.read_timeout)
         while True:
             hdrs = dict(headers or {})
@@ -237,7 +245,7 @@ class HttpClient:
         if not 200 <= status < 300:
             raise SourceError(self.source, stream, f"unexpected HTTP {status}", path=safe_path(url), status=status)
         try:
-            body = json.loads(raw)
+            body = decode(raw)
         except ValueError:
             raise _Retryable(f"truncated or invalid JSON body ({len(raw)} bytes)", status) from None
         return JsonResponse(body, resp.headers, len(raw), raw, status)

@@ -1,20 +1,26 @@
 """The DuckDB lander: raw version logs, connector state and audit rows.
 
-Every page is landed in bulk: the page travels to DuckDB as one JSON array
-text (one C-level `json.dumps`), DuckDB splits it, extracts keys and hashes
-the records, and appends only new or changed versions. The batch, the cursor
-that describes it (and, for SCIM, the ids it saw) commit in one transaction,
-so a crash at any instant neither skips nor doubles data.
+Every page is landed in bulk: a batch of records travels to DuckDB as one
+JSON array text (one C-level `json.dumps`), DuckDB splits it, extracts keys
+and hashes the records, and appends only new or changed versions. The batch,
+the cursor that describes it (and, for SCIM, the ids it saw) commit in one
+transaction, so a crash at any instant neither skips nor doubles data.
 
-Rows reach DuckDB as a few bulk parameters (a JSON array text, or lists),
-not through Arrow: a DuckDB scan of an Arrow table imports pandas (seconds of
-start-up per process), and the JSON text is what DuckDB parses fastest anyway.
+A feed whose pages Python never parses (xAPI) hands over the page texts as
+served instead (`land_pages`): DuckDB picks the records out of each page, and
+the payload is the record as served, minified by DuckDB, keys in served order
+(the other feeds store Python's canonical sorted-key form).
+
+Rows reach DuckDB as a few bulk parameters (a JSON array text, page texts, or
+lists), not through Arrow: a DuckDB scan of an Arrow table imports pandas
+(seconds of start-up per process), and JSON text is what DuckDB parses fastest.
 
 The public surface (`Lander`) is what a Postgres lander (COPY into a temp
 table, same SQL shape) would implement too.
 """
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -107,8 +113,11 @@ class RecordSpec:
     id_path: str = "$.id"
     updated_path: str | None = "$.updated_at"
     deleted_path: str | None = None
-    # a record without an id is keyed by sha256 of its canonical JSON (deterministic across runs)
+    # a record without an id is keyed by sha256 of its payload text (deterministic across runs)
     id_from_hash: bool = False
+    # a record, once landed, never changes (xAPI statements): a key already in the version log is
+    # skipped without comparing hashes, an anti-join on record_id alone
+    immutable: bool = False
 
 
 @dataclass
@@ -194,39 +203,95 @@ class DuckDBLander:
                 self._write_cursor(source, stream, cursor, run_id)
         return added
 
+    def land_pages(self, source: str, stream: str, pages: list[str | bytes], run_id: str, *,
+                   records_path: str, spec: RecordSpec, cursor: CursorWrite | None = None) -> int:
+        """Like `land_batch`, from the page texts as served: the records are the array at
+        `records_path` (e.g. `$.statements`) of each page, in page order. Python never parses them.
+
+        Pages must be valid JSON (the caller checked them when it fetched them).
+        Returns the number of versions appended.
+        """
+        # bytes go over as they are (DuckDB checks they are UTF-8): no Python str copy of every page
+        blobs = [p.encode() if isinstance(p, str) else bytes(p).removeprefix(codecs.BOM_UTF8) for p in pages]
+        with self.transaction():
+            added = self._insert_versions(source, stream, f"""
+                select (pno << 32) + generate_subscripts(r, 1) as pos, unnest(r) as payload
+                from (select generate_subscripts(l, 1) as pno,
+                             json_extract(decode(unnest(l)), '{records_path}[*]') as r
+                      from (select ?::blob[] as l))""", blobs, run_id, spec) if blobs else 0
+            if cursor is not None:
+                self._write_cursor(source, stream, cursor, run_id)
+        return added
+
     def _append_versions(self, source: str, stream: str, records: list[dict[str, Any]], run_id: str,
                          spec: RecordSpec) -> int:
+        return self._insert_versions(source, stream, """
+            select generate_subscripts(l, 1) as pos, unnest(l) as payload
+            from (select json_extract(?::json, '$[*]') as l)""", canonical_json(records), run_id, spec)
+
+    def _insert_versions(self, source: str, stream: str, stage_sql: str, param: Any, run_id: str,
+                         spec: RecordSpec) -> int:
+        """Append the new or changed versions among the records `stage_sql` makes of `param`
+        (columns pos, payload; the highest pos of a key is its last occurrence).
+
+        The records are first staged in a temp table by that one simple query: DuckDB plans a
+        query with the bulk parameter as a constant and copies it at every step of planning, which
+        in the anti-join below used to cost more than all the JSON work.
+        """
+        # called inside the batch's transaction: on an error its rollback drops the temp table too
+        self.con.execute(f"create or replace temp table _landing_batch as {stage_sql}", [param])
+        added = self._insert_staged(source, stream, spec, run_id)
+        self.con.execute("drop table temp.main._landing_batch")
+        return added
+
+    def _insert_staged(self, source: str, stream: str, spec: RecordSpec, run_id: str) -> int:
         table = raw_table(source, stream)
-        updated = f"json_extract_string(payload, '{spec.updated_path}')" if spec.updated_path else "null"
-        record_id = f"json_extract_string(payload, '{spec.id_path}')"
+        paths = [spec.id_path] + ([spec.updated_path] if spec.updated_path else [])
+        record_id = "k[1]"
         if spec.id_from_hash:
             record_id = f"coalesce({record_id}, sha256(payload::varchar))"
+        updated = "k[2]" if spec.updated_path else "null"
         deleted = (f"coalesce(try_cast(json_extract(payload, '{spec.deleted_path}') as boolean), false)"
                    if spec.deleted_path else "false")
-        sql = f"""
-            insert into {table}
-            with page as (
-                select generate_subscripts(l, 1) as pos, unnest(l) as payload
-                from (select json_extract(?::json, '$[*]') as l)
+        keys = ", ".join(f"'{p}'" for p in paths)
+        keyed = f"""
+            extracted as (      -- one parse of each record for its key and change stamp
+                select *, json_extract_string(payload, [{keys}]) as k from temp.main._landing_batch
             ), keyed as (
-                select pos, payload, {record_id} as record_id,
-                       {updated} as source_updated_at, {deleted} as is_deleted
-                from page
-            ), last_in_page as (   -- within one batch the last occurrence wins
-                select *, sha256(payload::varchar || case when is_deleted then '|1' else '|0' end) as record_hash
-                from keyed
-                qualify row_number() over (partition by record_id order by pos desc) = 1
-            ), latest as (
-                select record_id, record_hash from {table}
-                where record_id in (select record_id from last_in_page)
-                qualify row_number() over (partition by record_id order by batch_seq desc) = 1
-            )
-            select p.record_id, p.payload, p.record_hash, p.source_updated_at, p.is_deleted,
-                   ?, ?, ?
-            from last_in_page p left join latest l using (record_id)
-            where l.record_hash is distinct from p.record_hash
-        """
-        rows = self.con.execute(sql, [canonical_json(records), run_id, self._next_batch_seq(), utcnow()]).fetchall()
+                select *, {record_id} as record_id, {updated} as source_updated_at, {deleted} as is_deleted
+                from extracted
+            )"""
+        record_hash = "sha256(payload::varchar || case when is_deleted then '|1' else '|0' end)"
+        if spec.immutable:
+            # a key landed once is never landed again: an anti-join on the key alone, then the last
+            # occurrence of each new key (found on the narrow key column), hashed only if new
+            sql = f"""
+                insert into {table}
+                with {keyed}, last_new as (
+                    select max(pos) as pos from keyed k
+                    where not exists (select 1 from {table} t where t.record_id = k.record_id)
+                    group by record_id
+                )
+                select record_id, payload, {record_hash}, source_updated_at, is_deleted, ?, ?, ?
+                from keyed semi join last_new using (pos)
+            """
+        else:
+            sql = f"""
+                insert into {table}
+                with {keyed}, last_in_page as (   -- within one batch the last occurrence wins
+                    select record_id, payload, {record_hash} as record_hash, source_updated_at, is_deleted
+                    from keyed
+                    qualify row_number() over (partition by record_id order by pos desc) = 1
+                ), latest as (
+                    select record_id, record_hash from {table}
+                    where record_id in (select record_id from last_in_page)
+                    qualify row_number() over (partition by record_id order by batch_seq desc) = 1
+                )
+                select p.record_id, p.payload, p.record_hash, p.source_updated_at, p.is_deleted, ?, ?, ?
+                from last_in_page p left join latest l using (record_id)
+                where l.record_hash is distinct from p.record_hash
+            """
+        rows = self.con.execute(sql, [run_id, self._next_batch_seq(), utcnow()]).fetchall()
         return int(rows[0][0]) if rows else 0
 
     # --- SCIM full pulls --------------------------------------------------

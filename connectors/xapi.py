@@ -3,23 +3,35 @@
 A run reads the window since=W (exclusive) until=C (inclusive) in stored
 order, C being the X-Experience-API-Consistent-Through the LRS reports when
 the run starts (one cheap `limit=1` request), follows `more` to the end and
-only then commits W := C. Each landed page commits the `more` IRL of the next
-page as an in-window resume point; if the LRS no longer honours it after a
-crash, the window is re-read from W and re-delivery is absorbed by the id key.
+only then commits W := C. Each landed batch of pages commits the `more` IRL of
+the next page as an in-window resume point; if the LRS no longer honours it
+after a crash, the window is re-read from W and re-delivery is absorbed by the id key.
+
+Python never parses a statement: each page is checked in DuckDB as it arrives
+(`PageDecoder`: valid JSON, else retried like any truncated body; a
+StatementResult whose `statements` are objects; its `more` link), and batches
+of page texts are landed as served (`DuckDBLander.land_pages`). Statements are
+immutable and keyed by `id`, so a statement already landed is skipped by its
+id alone, and its payload is the statement as served (DuckDB-minified, keys in
+served order). The next pages are fetched while a batch lands (`prefetch`).
 
 A statement without an `id` (possible only from a non-conforming LRS; some
-spec examples lack one) is keyed by sha256 of its canonical JSON.
+spec examples lack one) is keyed by sha256 of its text as landed.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Self
 
-from .batching import batches
+import duckdb
+
+from .batching import batches, prefetch
 from .config import XapiConfig
 from .errors import SourceError
 from .http import BasicAuth, HttpClient, safe_path
@@ -27,19 +39,76 @@ from .landing import CursorWrite, DuckDBLander, ExtractAudit, RecordSpec
 from .rest import parse_stamp
 
 SOURCE, STREAM = "xapi", "statements"
-XAPI_SPEC = RecordSpec(id_path="$.id", updated_path="$.stored", deleted_path=None, id_from_hash=True)
+RECORDS_PATH = "$.statements"
+XAPI_SPEC = RecordSpec(id_path="$.id", updated_path="$.stored", deleted_path=None, id_from_hash=True,
+                       immutable=True)
 VERSION_HEADER = {"X-Experience-API-Version": "1.0.3"}
 CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
 _EXPIRED_MORE = (400, 404, 410)
 MAX_REPEATS = 5
 
 
+class PageInfo(NamedTuple):
+    """What the extract needs to know about a page, read by DuckDB."""
+    is_statement_result: bool   # an object whose `statements` is an array of objects
+    count: int
+    more: str | None
+    max_stored: str | None      # latest string `stored` (only when the decoder was asked for it)
+
+
+class PageDecoder:
+    """Decode StatementResult pages in DuckDB, one small query per page (an in-memory database of its own,
+    so it can run in the fetching thread while the lander's connection lands).
+
+    Invalid or truncated JSON raises ValueError, which the HTTP layer retries.
+    """
+
+    _SQL = """
+        select case when len(t) > 0 then list_distinct(t) = ['OBJECT']     -- a non-empty list: an array
+                    else json_type(j, '$.statements') = 'ARRAY' end,
+               len(t), json_extract_string(j, '$.more'), {stored}
+        from (select j, json_type(j, '$.statements[*]') as t from (select ?::varchar as j))
+    """
+    _STORED = """list_max(list_transform(list_filter(json_extract(j, '$.statements[*].stored'),
+                                                     lambda s: json_type(s) = 'VARCHAR'), lambda s: s->>'$'))"""
+
+    def __init__(self, max_stored: bool = True) -> None:
+        self._sql = self._SQL.format(stored=self._STORED if max_stored else "null")
+        self._con = duckdb.connect(config={"threads": 1})
+        self._lock = threading.Lock()
+
+    def __call__(self, raw: bytes) -> PageInfo:
+        text = raw.decode("utf-8-sig")          # UnicodeDecodeError is a ValueError: retried
+        try:
+            with self._lock:
+                ok, count, more, top = self._con.execute(self._sql, [text]).fetchone()
+        except duckdb.InvalidInputException:    # malformed JSON (a truncated body, say); its text stays out
+            raise ValueError("malformed JSON") from None
+        return PageInfo(bool(ok), int(count or 0), more or None, top)
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 @dataclass
 class XapiPage:
-    statements: list[dict[str, Any]]
+    raw: bytes                  # the StatementResult as served; landed as is
+    count: int                  # statements in it
     more: str | None
+    max_stored: str | None
     nbytes: int
-    raw: bytes
+
+    @property
+    def statements(self) -> list[dict[str, Any]]:
+        """The statements as Python objects, for tools and tests (the extract never parses them)."""
+        return json.loads(self.raw)["statements"]
 
 
 def _later(a: str | None, b: str | None) -> str | None:
@@ -61,29 +130,35 @@ def consistent_through(http: HttpClient) -> str | None:
     return resp.headers.get(CONSISTENT_THROUGH) or None
 
 
-def statement_pages(http: HttpClient, first: str, params: dict[str, Any] | None) -> Iterator[XapiPage]:
+def statement_pages(http: HttpClient, first: str, params: dict[str, Any] | None,
+                    decoder: PageDecoder | None = None) -> Iterator[XapiPage]:
     """Yield StatementResult pages from `first` (a path or a `more` IRL), following `more`."""
+    own = decoder is None
+    decoder = decoder or PageDecoder()
     url, seen = first, Counter()
-    while True:
-        resp = http.get_json(STREAM, url, params=params)
-        body = resp.body
-        stmts = body.get("statements") if isinstance(body, dict) else None
-        if not isinstance(stmts, list) or not all(isinstance(s, dict) for s in stmts):
-            raise SourceError(SOURCE, STREAM, "response is not a StatementResult; page not landed",
-                              path=safe_path(http.url(url)), status=resp.status)
-        more = body.get("more") or None
-        if more:
-            # an LRS may serve a page again (re-delivery, absorbed by the id key); a link that keeps
-            # coming back is a paging loop
-            seen[more] += 1
-            if seen[more] > MAX_REPEATS:
-                raise SourceError(SOURCE, STREAM, f"LRS returned the same 'more' link {seen[more]} times (paging "
-                                  "loop); window stopped, committed pages kept, watermark not moved",
-                                  path=safe_path(http.url(more)))
-        yield XapiPage(stmts, more, resp.nbytes, resp.raw)
-        if not more:
-            return
-        url, params = more, None
+    try:
+        while True:
+            resp = http.get_json(STREAM, url, params=params, decode=decoder)
+            info: PageInfo = resp.body
+            if not info.is_statement_result:
+                raise SourceError(SOURCE, STREAM, "response is not a StatementResult; page not landed",
+                                  path=safe_path(http.url(url)), status=resp.status)
+            more = info.more
+            if more:
+                # an LRS may serve a page again (re-delivery, absorbed by the id key); a link that keeps
+                # coming back is a paging loop
+                seen[more] += 1
+                if seen[more] > MAX_REPEATS:
+                    raise SourceError(SOURCE, STREAM, f"LRS returned the same 'more' link {seen[more]} times "
+                                      "(paging loop); window stopped, committed pages kept, watermark not moved",
+                                      path=safe_path(http.url(more)))
+            yield XapiPage(resp.raw, info.count, more, info.max_stored, resp.nbytes)
+            if not more:
+                return
+            url, params = more, None
+    finally:
+        if own:
+            decoder.close()
 
 
 def extract(lander: DuckDBLander, config: XapiConfig, run_id: str, log: logging.Logger) -> list[ExtractAudit]:
@@ -110,32 +185,39 @@ def extract_statements(lander: DuckDBLander, http: HttpClient, config: XapiConfi
     if until:
         query["until"] = until
 
-    def pages() -> Iterator[XapiPage]:
+    def pages(decoder: PageDecoder) -> Iterator[XapiPage]:
         if resume:
+            served = 0
             try:
-                yield from statement_pages(http, resume, None)
+                for page in statement_pages(http, resume, None, decoder):
+                    served += 1
+                    yield page
                 return
             except SourceError as exc:
-                if exc.status not in _EXPIRED_MORE or audit.pages:
+                if exc.status not in _EXPIRED_MORE or served:
                     raise
                 log.warning("xapi/statements: resume link refused (HTTP %s); re-reading the window", exc.status)
-        yield from statement_pages(http, "statements", query)
+        yield from statement_pages(http, "statements", query, decoder)
 
-    for batch in batches(pages(), lambda p: p.statements, config.batch_records, digest):
-        stamps = [s["stored"] for s in batch.records if isinstance(s.get("stored"), str)]
-        if stamps:
-            top = max(stamps)       # LRS `stored` values share one format; only a fallback watermark
-            max_stored = top if max_stored is None or top > max_stored else max_stored
-        if batch.last.more:
-            cursor = {"watermark": watermark, "in_window": True, "until": until, "more": batch.last.more,
-                      "max_stored": max_stored}
-        else:   # window read to its end: only now W := C (never backwards, whatever the LRS clock says)
-            cursor = {"watermark": _later(watermark, until or max_stored), "in_window": False}
-        audit.new_versions += lander.land_batch(SOURCE, STREAM, batch.records, run_id, spec=XAPI_SPEC,
-                                                cursor=CursorWrite(cursor, audit.mode))
-        audit.records += len(batch.records)
-        audit.pages += batch.pages
-        audit.bytes += batch.nbytes
+    # `stored` is only needed as the watermark when the LRS gives no consistency point
+    with PageDecoder(max_stored=until is None) as decoder, \
+            prefetch(pages(decoder), config.batch_records, lambda p: p.count) as fetched:
+        for batch in batches(fetched, lambda p: [p], config.batch_records, digest, count_of=lambda p: p.count):
+            stamps = [p.max_stored for p in batch.records if p.max_stored is not None]
+            if stamps:
+                top = max(stamps)       # LRS `stored` values share one format; only a fallback watermark
+                max_stored = top if max_stored is None or top > max_stored else max_stored
+            if batch.last.more:
+                cursor = {"watermark": watermark, "in_window": True, "until": until, "more": batch.last.more,
+                          "max_stored": max_stored}
+            else:   # window read to its end: only now W := C (never backwards, whatever the LRS clock says)
+                cursor = {"watermark": _later(watermark, until or max_stored), "in_window": False}
+            audit.new_versions += lander.land_pages(SOURCE, STREAM, [p.raw for p in batch.records], run_id,
+                                                    records_path=RECORDS_PATH, spec=XAPI_SPEC,
+                                                    cursor=CursorWrite(cursor, audit.mode))
+            audit.records += batch.count
+            audit.pages += batch.pages
+            audit.bytes += batch.nbytes
     audit.cursor_to = (lander.read_cursor(SOURCE, STREAM) or {}).get("watermark")
     audit.checksum = digest.hexdigest()
     lander.write_extract(audit)

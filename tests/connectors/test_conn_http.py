@@ -69,6 +69,22 @@ def test_parse_retry_after_forms():
     assert 0 <= parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0     # in the past
 
 
+def test_caller_decoder_replaces_json_and_its_value_error_is_retried(fast_http):
+    calls: list[bytes] = []
+
+    def decode(raw: bytes) -> int:
+        calls.append(raw)
+        if len(calls) == 1:
+            raise ValueError("my decoder found the body invalid")
+        return len(raw)
+
+    with FakeServer(_ok) as srv:
+        srv.faults = ["badjson"]        # never reaches json.loads: the decoder sees it, and refuses it
+        resp = _client(srv.url, fast_http).get_json("users", "api/v1/users", decode=decode)
+        assert srv.counts["/api/v1/users"] == 2
+    assert calls[0] == b"{not json" and resp.body == len(resp.raw) == len(calls[1])
+
+
 def test_client_error_is_not_retried(fast_http):
     with FakeServer(lambda req: jbody({"error": "bad"}, 400)) as srv, pytest.raises(SourceError) as err:
         _client(srv.url, fast_http).get_json("users", "api/v1/users")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import duckdb
 import pytest
 
 from connectors.landing import CursorWrite, DuckDBLander, RecordSpec, canonical_json
@@ -92,3 +93,66 @@ def test_schema_has_every_raw_state_and_audit_table_with_contract_columns(con):
                                              "is_deleted", "run_id", "batch_seq", "landed_at"]
     assert cols("bridge_state.cursor") == ["source", "stream", "cursor_value", "mode", "run_id", "updated_at"]
     DuckDBLander(con)       # idempotent
+
+
+IMMUTABLE = RecordSpec(id_path="$.id", updated_path="$.stored", id_from_hash=True, immutable=True)
+
+
+def page(records: list, more: str = "") -> bytes:
+    return json.dumps({"statements": records, "more": more}).encode()
+
+
+def test_land_pages_lands_records_as_served_from_page_texts(con):
+    lander = DuckDBLander(con)
+    first = {"id": "a", "stored": "2026-06-01T00:00:00Z", "z": 1, "b": {"y": "é", "x": [2, 1]}}
+    no_id = {"stored": "2026-06-02T00:00:00Z", "verb": {"id": "v"}}
+    pages = [page([first, no_id]), page([{"id": "b", "stored": "2026-06-03T00:00:00Z"}]).decode()]
+    assert lander.land_pages("xapi", "statements", pages, "r1", records_path="$.statements", spec=IMMUTABLE,
+                             cursor=CursorWrite({"n": 1}, "full")) == 3
+    rows = {r[0]: r[1:] for r in con.execute(
+        "select record_id, payload::varchar, record_hash, source_updated_at, is_deleted from raw.xapi__statements").fetchall()}
+    served = json.dumps(first, separators=(",", ":"), ensure_ascii=False)     # minified, keys in served order
+    assert rows["a"] == (served, hashlib.sha256((served + "|0").encode()).hexdigest(), "2026-06-01T00:00:00Z",
+                         False)
+    no_id_text = json.dumps(no_id, separators=(",", ":"))
+    assert rows[hashlib.sha256(no_id_text.encode()).hexdigest()][0] == no_id_text
+    assert lander.read_cursor("xapi", "statements") == {"n": 1}
+
+
+def test_land_pages_immutable_skips_known_keys_and_last_occurrence_wins(con):
+    lander = DuckDBLander(con)
+    one = {"id": "a", "stored": "s1", "v": "first"}
+    assert lander.land_pages("xapi", "statements", [page([one, dict(one, v="last")]), page([])], "r1",
+                             records_path="$.statements", spec=IMMUTABLE) == 1
+    assert con.execute("select payload->>'$.v' from raw.xapi__statements").fetchone()[0] == "last"
+    # an id once landed is never landed again, even served with other content; a new one is
+    assert lander.land_pages("xapi", "statements", [page([dict(one, v="changed"), {"id": "b", "stored": "s2"}])],
+                             "r2", records_path="$.statements", spec=IMMUTABLE) == 1
+    assert sorted(con.execute("select record_id, run_id from raw.xapi__statements").fetchall()) == [
+        ("a", "r1"), ("b", "r2")]
+
+
+def test_land_pages_batch_and_cursor_commit_together(con, monkeypatch):
+    lander = DuckDBLander(con)
+
+    def crash(*a, **k):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(lander, "_write_cursor", crash)
+    with pytest.raises(RuntimeError):
+        lander.land_pages("xapi", "statements", [page([{"id": "a"}])], "r1", records_path="$.statements",
+                          spec=IMMUTABLE, cursor=CursorWrite({"n": 1}, "full"))
+    assert con.execute("select count(*) from raw.xapi__statements").fetchone()[0] == 0
+    assert lander.read_cursor("xapi", "statements") is None
+
+
+def test_a_failed_batch_leaves_nothing_and_the_lander_keeps_working(con):
+    lander = DuckDBLander(con)
+    with pytest.raises(duckdb.InvalidInputException):      # the error itself, not a follow-on one
+        lander.land_pages("xapi", "statements", [page([{"id": "a"}]), b'{"statements": [{"id": "b"'], "r1",
+                          records_path="$.statements", spec=IMMUTABLE, cursor=CursorWrite({"n": 1}, "full"))
+    assert con.execute("select count(*) from raw.xapi__statements").fetchone()[0] == 0
+    assert lander.read_cursor("xapi", "statements") is None
+    assert lander.land_pages("xapi", "statements", [page([{"id": "a"}])], "r2", records_path="$.statements",
+                             spec=IMMUTABLE) == 1
+    assert lander.land_batch("lms", "users", recs(2), "r2", spec=SPEC) == 2

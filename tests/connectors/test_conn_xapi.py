@@ -11,7 +11,6 @@ from connector_fakes import FIXTURES, FakeServer, LrsSource
 
 from connectors.config import XapiConfig
 from connectors.errors import SourceError
-from connectors.landing import canonical_json
 from connectors.sync import extract_source
 
 LOG = logging.getLogger("test.xapi")
@@ -45,8 +44,8 @@ def test_every_spec_example_lands_raw(con, fast_http):
     with_id = {s["id"] for s in SPEC if "id" in s}
     no_id = [s for s in stored if "id" not in s]
     assert with_id <= set(got)
-    for s in no_id:     # keyed by sha256 of the canonical JSON of the statement as received
-        key = hashlib.sha256(canonical_json(s).encode()).hexdigest()
+    for s in no_id:     # keyed by sha256 of the statement text as landed (minified, keys in served order)
+        key = hashlib.sha256(json.dumps(s, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
         assert got[key] == s
     assert len(got) == len(with_id) + len(no_id)
     long_example = next(s for s in SPEC if s.get("context") and s.get("authority"))
@@ -97,3 +96,91 @@ def test_redelivered_statements_add_nothing(con, fast_http):
         [r2] = extract_source(con, "xapi", cfg(srv.url, fast_http), "r2", DAY, LOG)
     assert r2.records == 12 and r2.new_versions == 0
     assert con.execute("select count(*) from raw.xapi__statements").fetchone()[0] == 12
+
+
+def test_statements_are_landed_as_served(con, fast_http):
+    stmts = [stmt(i, f"2026-06-29T10:{i:02d}:00Z") for i in range(3)]
+    with FakeServer(LrsSource(stmts, USER, PASSWORD, "2026-06-29T23:59:59Z", max_limit=10)) as srv:
+        extract_source(con, "xapi", cfg(srv.url, fast_http), "r1", DAY, LOG)
+    text = dict(con.execute("select record_id, payload::varchar from raw.xapi__statements").fetchall())
+    for s in stmts:     # minified by DuckDB, keys in the order the LRS served them (not sorted)
+        assert text[s["id"]] == json.dumps(s, separators=(",", ":"))
+
+
+def _break(route, bad: dict[int, bytes]):
+    """Serve `bad[n]` (status 200) as the n-th statements response instead of the real one."""
+    seen = [0]
+
+    def wrapped(req):
+        status, headers, body = route(req)
+        if req.path == "/xapi/statements":
+            seen[0] += 1
+            if seen[0] in bad:
+                return status, headers, bad[seen[0]]
+        return status, headers, body
+    return wrapped
+
+
+def test_truncated_or_invalid_page_is_retried(con, fast_http):
+    stmts = [stmt(i, f"2026-06-29T10:{i:02d}:00Z") for i in range(25)]
+    src = LrsSource(stmts, USER, PASSWORD, "2026-06-29T23:59:59Z", max_limit=10)
+    page2 = src(type("R", (), {"headers": {"Authorization": src.auth, "X-Experience-API-Version": "1.0.3"},
+                               "path": "/xapi/statements", "query": {"limit": "10", "offset": "10"}})())[2]
+    bad = {3: page2[: len(page2) // 2], 4: b"", 5: b'{"statements": [}'}  # complete responses, broken JSON
+    with FakeServer(_break(src, bad)) as srv:
+        [res] = extract_source(con, "xapi", cfg(srv.url, fast_http), "r1", DAY, LOG)
+        assert srv.counts["/xapi/statements"] == 1 + 3 + 3      # probe, 3 pages, 3 retries of page 2
+    assert res.records == 25 and len(raw(con)) == 25
+
+
+@pytest.mark.parametrize("body", [b'{"statements": {"id": "x"}, "more": ""}', b'{"more": ""}',
+                                  b'{"statements": [1, {"id": "x"}], "more": ""}', b'[]', b'"statements"'])
+def test_page_that_is_not_a_statement_result_is_not_landed(con, fast_http, body):
+    stmts = [stmt(i, f"2026-06-29T10:{i:02d}:00Z") for i in range(25)]
+    src = LrsSource(stmts, USER, PASSWORD, "2026-06-29T23:59:59Z", max_limit=10)
+    with FakeServer(_break(src, {3: body})) as srv, pytest.raises(SourceError) as err:
+        extract_source(con, "xapi", cfg(srv.url, fast_http), "r1", DAY, LOG)
+    assert "not a StatementResult" in str(err.value) and err.value.status == 200
+    assert len(raw(con)) == 10          # the first page only; the window stays open, W not moved
+    state = json.loads(con.execute("select cursor_value from bridge_state.cursor").fetchone()[0])
+    assert state["in_window"] is True and state["watermark"] is None
+
+
+def test_a_more_link_that_keeps_coming_back_is_a_paging_loop(con, fast_http):
+    stmts = [stmt(i, f"2026-06-29T10:{i:02d}:00Z") for i in range(5)]
+    src = LrsSource(stmts, USER, PASSWORD, "2026-06-29T23:59:59Z", max_limit=10)
+
+    def loop(req):
+        status, headers, body = src(req)
+        if req.path == "/xapi/statements" and req.query.get("limit") != "1":
+            doc = json.loads(body)
+            body = json.dumps({"statements": doc["statements"], "more": "/xapi/statements?offset=0"}).encode()
+        return status, headers, body
+
+    with FakeServer(loop) as srv, pytest.raises(SourceError, match="paging loop"):
+        extract_source(con, "xapi", cfg(srv.url, fast_http), "r1", DAY, LOG)
+    assert len(raw(con)) == 5           # re-delivered pages added nothing
+    state = json.loads(con.execute("select cursor_value from bridge_state.cursor").fetchone()[0])
+    assert state["watermark"] is None
+
+
+def test_without_consistent_through_the_watermark_is_the_latest_stored(con, fast_http):
+    stmts = [stmt(i, f"2026-06-29T10:{i:02d}:00Z") for i in range(25)]
+    with FakeServer(LrsSource(stmts, USER, PASSWORD, "", max_limit=10)) as srv:
+        [res] = extract_source(con, "xapi", cfg(srv.url, fast_http), "r1", DAY, LOG)
+    assert res.records == 25 and res.cursor_to == "2026-06-29T10:24:00Z"
+
+
+def test_refused_resume_link_rereads_the_window(con, fast_http):
+    stmts = [stmt(i, f"2026-06-29T10:{i:02d}:00Z") for i in range(30)]
+    src = LrsSource(stmts, USER, PASSWORD, "2026-06-29T23:59:59Z", max_limit=10)
+    with FakeServer(src) as srv:
+        srv.faults = [None, None, None] + ["500"] * fast_http.max_attempts
+        with pytest.raises(SourceError):
+            extract_source(con, "xapi", cfg(srv.url, fast_http), "r1", DAY, LOG)
+        srv.requests.clear()
+        srv.faults = ["410"]            # the LRS forgot the `more` link
+        [r2] = extract_source(con, "xapi", cfg(srv.url, fast_http), "r2", DAY, LOG)
+        offsets = [q.get("offset") for m, p, q in srv.requests if p == "/xapi/statements"]
+    assert offsets == ["20", None, "10", "20"] and r2.records == 30 and r2.new_versions == 10
+    assert len(raw(con)) == 30 and r2.cursor_to == "2026-06-29T23:59:59Z"
