@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -31,28 +29,6 @@ def _report_run_id(warehouse: Path) -> str:
 def _truth(sim, name: str) -> list[dict[str, str]]:
     with open(Path(sim.truth_dir) / name, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
-
-
-@pytest.fixture(scope="module")
-def webhook():
-    """A loopback server standing in for the team's alert channel."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            received.append(json.loads(body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    server.shutdown()
 
 
 def test_first_sync_publishes_every_employee_the_hris_has_shown(bridge_env, pilot_sim) -> None:
