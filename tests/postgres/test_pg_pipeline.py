@@ -1,6 +1,6 @@
 """The nightly pipeline against a real PostgreSQL warehouse: published by schema swap,
 identical to the DuckDB warehouse for the same simulator state, readable by role, and
-intact after a sync killed mid-build."""
+intact after syncs killed mid-build and mid-publish."""
 
 from __future__ import annotations
 
@@ -195,24 +195,68 @@ def test_hr_reporting_cannot_read_salaries(synced) -> None:
         analyst.close()
 
 
-def test_a_sync_killed_mid_build_leaves_the_published_state_and_the_next_run_completes(synced) -> None:
+def _kill_when(proc: subprocess.Popen, reached, what: str, timeout: float = 600) -> None:
+    """SIGKILL the sync's whole process group as soon as `reached()` says it is at `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if reached():
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=60)
+            return
+        time.sleep(0.3)
+    proc.kill()
+    pytest.fail(f"the sync never reached {what} (exit {proc.poll()})")
+
+
+def _in_dbt_build(proc: subprocess.Popen):
+    def reached() -> bool:
+        found = subprocess.run(["pgrep", "-s", str(proc.pid), "-f", "dbt build"], capture_output=True, text=True,
+                               check=False).stdout.strip()
+        if found:
+            time.sleep(3)  # well into the build
+        return bool(found)
+    return reached
+
+
+def _waiting_to_swap(url: str):
+    """The publish transaction has begun and waits for the published tables' locks."""
+    def reached() -> bool:
+        con = psycopg2.connect(url)
+        try:
+            with con.cursor() as cur:
+                cur.execute("select count(*) from pg_locks where not granted and mode = 'AccessExclusiveLock'")
+                return cur.fetchone()[0] > 0
+        finally:
+            con.close()
+    return reached
+
+
+def test_syncs_killed_mid_build_and_mid_publish_leave_the_published_state_and_the_next_run_completes(
+    synced,
+) -> None:
     url, _, env, _ = synced
     before = _pg_tables(url, "reporting")
 
-    proc = subprocess.Popen([*BRIDGE, "sync"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 600
-    killed = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        children = subprocess.run(["pgrep", "-s", str(proc.pid), "-f", "dbt build"], capture_output=True, text=True, check=False)
-        if children.stdout.strip():
-            time.sleep(3)  # well into the build
-            os.killpg(proc.pid, signal.SIGKILL)
-            killed = True
-            break
-        time.sleep(0.5)
-    proc.wait(timeout=60)
-    assert killed, "the sync never reached dbt build"
+    def start() -> subprocess.Popen:
+        return subprocess.Popen([*BRIDGE, "sync"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+    building = start()
+    _kill_when(building, _in_dbt_build(building), "dbt build")
+    assert _pg_tables(url, "reporting") == before
+
+    # An analyst's open transaction holds a published table, so the swap waits for its lock
+    # (retrying, inside its transaction) and is killed there: mid-publish.
+    reader = psycopg2.connect(url)
+    try:
+        with reader.cursor() as cur:
+            cur.execute("select count(*) from reporting.dim_employee")
+            publishing = start()
+            _kill_when(publishing, _waiting_to_swap(url), "the publish swap")
+            cur.execute("select count(*) from reporting.dim_employee")  # the reader was never disturbed
+    finally:
+        reader.rollback()
+        reader.close()
     assert _pg_tables(url, "reporting") == before
 
     again = _sync(env)
@@ -223,6 +267,9 @@ def test_a_sync_killed_mid_build_leaves_the_published_state_and_the_next_run_com
         with con.cursor() as cur:
             cur.execute("select status, count(*) from audit.pipeline_run group by 1 order by 1")
             statuses = dict(cur.fetchall())
+            cur.execute("select count(*) from information_schema.schemata where right(schema_name, 5) = '__old'")
+            leftovers = cur.fetchone()[0]
     finally:
         con.close()
-    assert statuses == {"abandoned": 1, "succeeded": 2}  # the killed run is on record as such
+    assert statuses == {"abandoned": 2, "succeeded": 2}  # both killed runs are on record as such
+    assert leftovers == 0
