@@ -40,8 +40,12 @@ $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
 demo: $(INSTALLED) $(MANIFEST)
 	$(BIN)/bridge demo --profile standard
 
+# Two workers: a sync waits on its dbt subprocess and the simulator much of the time,
+# so two modules at once use the second core (tests/conftest.py keeps a module on one worker).
+TEST_WORKERS ?= 2
+
 test: $(INSTALLED) $(MANIFEST)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: $(INSTALLED) $(MANIFEST)
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -30,7 +30,10 @@ install_postgres() {
         printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created_policy=1
     fi
     local rc=0
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || rc=$?
+    # -o DPkg::Lock::Timeout: another test worker may be installing Chromium at the same time
+    { apt-get -o DPkg::Lock::Timeout=600 update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql >/dev/null; } \
+        || rc=$?
     [[ "$created_policy" == 1 ]] && rm -f "$policy"
     [[ "$rc" == 0 ]] || die "apt-get install postgresql failed (exit $rc)"
 }

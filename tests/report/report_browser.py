@@ -30,9 +30,11 @@ LOCAL_SCHEMES = ("file://", "data:", "about:")
 def chromium_path() -> str:
     found = shutil.which("chromium") or (Path("/usr/bin/chromium").exists() and "/usr/bin/chromium")
     if not found:
-        subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=300)
+        # another test worker may be installing PostgreSQL: wait for dpkg's lock, do not fail on it
+        wait = ["-o", "DPkg::Lock::Timeout=600"]
+        subprocess.run(["apt-get", *wait, "update"], check=True, capture_output=True, timeout=900)
         subprocess.run(
-            ["apt-get", "install", "-y", "chromium"], check=True, capture_output=True, timeout=600,
+            ["apt-get", *wait, "install", "-y", "chromium"], check=True, capture_output=True, timeout=1200,
             env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
         )
         found = shutil.which("chromium")
