@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import raw_fixture
-from dbt_helpers import DbtBuild, copy_project, dbt_env, run_dbt
+from dbt_helpers import DbtBuild, copy_project, dbt_env, run_dbt, unexpected_failures
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,8 @@ def dbt_build(tmp_path_factory) -> DbtBuild:
     env = dbt_env(db_path, project_dir)
     build = run_dbt(["build"], project_dir, env)
     run_results = json.loads((project_dir / "target" / "run_results.json").read_text())
-    assert build.returncode == 0, f"dbt build failed:\n{build.stdout[-6000:]}\n{build.stderr[-2000:]}"
+    failures = unexpected_failures(project_dir / "target")
+    assert not failures, f"dbt build failed ({failures}):\n{build.stdout[-6000:]}\n{build.stderr[-2000:]}"
     docs = run_dbt(["docs", "generate"], project_dir, env)
     assert docs.returncode == 0, f"dbt docs generate failed:\n{docs.stdout[-4000:]}"
     catalog = json.loads((project_dir / "target" / "catalog.json").read_text())

@@ -16,7 +16,7 @@ import duckdb
 import psycopg2
 import pytest
 import raw_fixture
-from dbt_helpers import copy_project, dbt_env, run_dbt
+from dbt_helpers import copy_project, dbt_env, run_dbt, unexpected_failures
 
 pytestmark = pytest.mark.postgres
 
@@ -78,7 +78,8 @@ def pg_build(pg_url, dbt_build, tmp_path_factory):
                     "BRIDGE_PG_USER": conn["user"], "BRIDGE_PG_PASSWORD": conn["password"],
                     "BRIDGE_PG_DBNAME": dbname})
         done = run_dbt(["build", "--target", "postgres"], project_dir, env)
-        assert done.returncode == 0, f"dbt build on postgres failed:\n{done.stdout[-6000:]}"
+        failures = unexpected_failures(project_dir / "target")
+        assert not failures, f"dbt build on postgres failed ({failures}):\n{done.stdout[-6000:]}"
         yield pg
         pg.close()
     finally:
