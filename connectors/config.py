@@ -35,7 +35,13 @@ class XapiConfig:
     password: str = field(repr=False)
     account_homepage: str | None = None
     page_size: int = 500
-    batch_records: int = 20000      # statements landed (and committed with their cursor) at a time (~15 MB)
+    # statements landed (and committed with their cursor) at a time. A transaction appending at least
+    # one DuckDB row group (122,880 rows) is written straight to the database file instead of the WAL;
+    # each commit leaves one partly filled row group, and a checkpoint rewrites (merges) the row groups
+    # around it unless at least three full ones separate two: 3 row groups per commit
+    batch_records: int = 368_640
+    stage_records: int = 20_000     # page texts held and handed to DuckDB at a time (~15 MB)
+    memory_limit: str | None = "512MB"     # DuckDB's cap while the feed lands (None: leave it)
     http: HttpSettings = HttpSettings()
 
 

@@ -9,7 +9,12 @@ transaction, so a crash at any instant neither skips nor doubles data.
 A feed whose pages Python never parses (xAPI) hands over the page texts as
 served instead (`land_pages`): DuckDB picks the records out of each page, and
 the payload is the record as served, minified by DuckDB, keys in served order
-(the other feeds store Python's canonical sorted-key form).
+(the other feeds store Python's canonical sorted-key form). Such a feed can also
+stage several groups of pages (`stage_pages`, bounded memory per group) and land
+them in one transaction (`land_staged`): a transaction appending at least one
+DuckDB row group (122,880 rows) is written straight to the database file at
+commit ("optimistic writes"), while smaller ones go through the WAL and are
+written again, recompressed, at every checkpoint until their row group fills.
 
 Rows reach DuckDB as a few bulk parameters (a JSON array text, page texts, or
 lists), not through Arrow: a DuckDB scan of an Arrow table imports pandas
@@ -86,6 +91,20 @@ _SCHEMA_DDL = [
 ]
 
 
+# xAPI statements are large JSON texts: zstd compresses them ~2.5x better than DuckDB's default
+# string compression and costs less time to write (new tables only; existing ones keep theirs)
+_PAYLOAD_TYPE = {("xapi", "statements"): "json using compression zstd"}
+
+_SIZE_UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+               "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def size_bytes(text: str) -> float:
+    """'488.2 MiB' / '512MB' (DuckDB's memory settings) in bytes."""
+    num = text.strip().rstrip("BbIiKkMmGgTtYyEeSs ").strip()
+    return float(num) * _SIZE_UNITS[text.strip()[len(num):].strip().lower()]
+
+
 def raw_table(source: str, stream: str) -> str:
     if stream not in RAW_STREAMS.get(source, ()):
         raise ValueError(f"unknown raw stream {source}/{stream}")
@@ -104,7 +123,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for source, streams in RAW_STREAMS.items():
         for stream in streams:
             if (source, stream) != ("payroll", "rows"):
-                con.execute(f"create table if not exists {raw_table(source, stream)} ({_RAW_COLUMNS})")
+                columns = _RAW_COLUMNS.replace("payload json,", f"payload {_PAYLOAD_TYPE[source, stream]},") \
+                    if (source, stream) in _PAYLOAD_TYPE else _RAW_COLUMNS
+                con.execute(f"create table if not exists {raw_table(source, stream)} ({columns})")
 
 
 @dataclass(frozen=True)
@@ -156,8 +177,31 @@ class DuckDBLander:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
+        self._staged_pages = 0      # pages in this connection's staging table (0: start it afresh)
         con.execute("set enable_progress_bar = false")     # long anti-joins must not draw into run logs
         ensure_schema(con)
+
+    @contextmanager
+    def memory_limit(self, limit: str | None) -> Iterator[None]:
+        """Cap DuckDB's memory (a database-wide setting) while a large feed lands, then restore it.
+
+        DuckDB keeps the blocks it has written cached up to its limit (80% of RAM by default): a
+        multi-GB feed would grow the process by its whole compressed size. A lower limit already set
+        is kept.
+        """
+        current = self.con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+        if not limit or size_bytes(current) <= size_bytes(limit):
+            yield
+            return
+        self.con.execute(f"set memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            # DuckDB shows the limit rounded: the default comes back exactly by a reset, another one
+            # to within that rounding
+            self.con.execute("reset memory_limit")
+            if self.con.execute("select current_setting('memory_limit')").fetchall()[0][0] != current:
+                self.con.execute(f"set memory_limit = '{current}'")
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -203,6 +247,11 @@ class DuckDBLander:
                 self._write_cursor(source, stream, cursor, run_id)
         return added
 
+    _STAGE_PAGES = """
+        select ((? + pno) << 32) + generate_subscripts(r, 1) as pos, unnest(r) as payload
+        from (select generate_subscripts(l, 1) as pno, json_extract(decode(unnest(l)), '{records_path}[*]') as r
+              from (select ?::blob[] as l))"""
+
     def land_pages(self, source: str, stream: str, pages: list[str | bytes], run_id: str, *,
                    records_path: str, spec: RecordSpec, cursor: CursorWrite | None = None) -> int:
         """Like `land_batch`, from the page texts as served: the records are the array at
@@ -211,14 +260,34 @@ class DuckDBLander:
         Pages must be valid JSON (the caller checked them when it fetched them).
         Returns the number of versions appended.
         """
+        self._staged_pages = 0          # whatever was staged and not landed is dropped
+        self.stage_pages(pages, records_path=records_path)
+        return self.land_staged(source, stream, run_id, spec=spec, cursor=cursor)
+
+    def stage_pages(self, pages: list[str | bytes], *, records_path: str) -> None:
+        """Add the records of some page texts to the connection's staging table (`land_pages` says
+        how). Nothing is landed until `land_staged`; a failure discards everything staged."""
+        if not pages:
+            return
         # bytes go over as they are (DuckDB checks they are UTF-8): no Python str copy of every page
         blobs = [p.encode() if isinstance(p, str) else bytes(p).removeprefix(codecs.BOM_UTF8) for p in pages]
+        stage = self._STAGE_PAGES.format(records_path=records_path)
+        first, self._staged_pages = self._staged_pages, 0
+        # DuckDB plans a query with the bulk parameter as a constant and copies it at every step of
+        # planning: this simple query is the only one that sees it
+        self.con.execute(f"insert into temp.main._landing_batch {stage}" if first else
+                         f"create or replace temp table _landing_batch as {stage}", [first, blobs])
+        self._staged_pages = first + len(blobs)
+
+    def land_staged(self, source: str, stream: str, run_id: str, *, spec: RecordSpec,
+                    cursor: CursorWrite | None = None) -> int:
+        """Append the new versions among the staged records (the last occurrence of a key wins) and
+        write `cursor`: one transaction. Returns the number of versions appended."""
+        staged, self._staged_pages = self._staged_pages, 0
         with self.transaction():
-            added = self._insert_versions(source, stream, f"""
-                select (pno << 32) + generate_subscripts(r, 1) as pos, unnest(r) as payload
-                from (select generate_subscripts(l, 1) as pno,
-                             json_extract(decode(unnest(l)), '{records_path}[*]') as r
-                      from (select ?::blob[] as l))""", blobs, run_id, spec) if blobs else 0
+            added = self._insert_staged(source, stream, spec, run_id) if staged else 0
+            if staged:
+                self.con.execute("drop table temp.main._landing_batch")
             if cursor is not None:
                 self._write_cursor(source, stream, cursor, run_id)
         return added
@@ -239,6 +308,7 @@ class DuckDBLander:
         in the anti-join below used to cost more than all the JSON work.
         """
         # called inside the batch's transaction: on an error its rollback drops the temp table too
+        self._staged_pages = 0
         self.con.execute(f"create or replace temp table _landing_batch as {stage_sql}", [param])
         added = self._insert_staged(source, stream, spec, run_id)
         self.con.execute("drop table temp.main._landing_batch")

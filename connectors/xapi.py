@@ -10,7 +10,9 @@ after a crash, the window is re-read from W and re-delivery is absorbed by the i
 Python never parses a statement: each page is checked in DuckDB as it arrives
 (`PageDecoder`: valid JSON, else retried like any truncated body; a
 StatementResult whose `statements` are objects; its `more` link), and batches
-of page texts are landed as served (`DuckDBLander.land_pages`). Statements are
+of page texts are staged in DuckDB as served (`DuckDBLander.stage_pages`, ~20k
+statements at a time) and committed with their cursor three DuckDB row groups at a
+time (`land_staged`), so DuckDB writes them once, straight to the file. Statements are
 immutable and keyed by `id`, so a statement already landed is skipped by its
 id alone, and its payload is the statement as served (DuckDB-minified, keys in
 served order). The next pages are fetched while a batch lands (`prefetch`).
@@ -199,25 +201,39 @@ def extract_statements(lander: DuckDBLander, http: HttpClient, config: XapiConfi
                 log.warning("xapi/statements: resume link refused (HTTP %s); re-reading the window", exc.status)
         yield from statement_pages(http, "statements", query, decoder)
 
+    def cursor_after(last: XapiPage) -> CursorWrite:
+        if last.more:
+            cursor = {"watermark": watermark, "in_window": True, "until": until, "more": last.more,
+                      "max_stored": max_stored}
+        else:   # window read to its end: only now W := C (never backwards, whatever the LRS clock says)
+            cursor = {"watermark": _later(watermark, until or max_stored), "in_window": False}
+        return CursorWrite(cursor, audit.mode)
+
+    # pages are staged in DuckDB a group at a time (bounded memory) and committed with their cursor
+    # every `batch_records` statements (three DuckDB row groups: written once, straight to the file)
+    staged, last = 0, None
+    stage_records = max(1, min(config.stage_records, config.batch_records))
     # `stored` is only needed as the watermark when the LRS gives no consistency point
-    with PageDecoder(max_stored=until is None) as decoder, \
-            prefetch(pages(decoder), config.batch_records, lambda p: p.count) as fetched:
-        for batch in batches(fetched, lambda p: [p], config.batch_records, digest, count_of=lambda p: p.count):
-            stamps = [p.max_stored for p in batch.records if p.max_stored is not None]
+    with PageDecoder(max_stored=until is None) as decoder, lander.memory_limit(config.memory_limit), \
+            prefetch(pages(decoder), stage_records, lambda p: p.count) as fetched:
+        for group in batches(fetched, lambda p: [p], stage_records, digest, count_of=lambda p: p.count):
+            stamps = [p.max_stored for p in group.records if p.max_stored is not None]
             if stamps:
                 top = max(stamps)       # LRS `stored` values share one format; only a fallback watermark
                 max_stored = top if max_stored is None or top > max_stored else max_stored
-            if batch.last.more:
-                cursor = {"watermark": watermark, "in_window": True, "until": until, "more": batch.last.more,
-                          "max_stored": max_stored}
-            else:   # window read to its end: only now W := C (never backwards, whatever the LRS clock says)
-                cursor = {"watermark": _later(watermark, until or max_stored), "in_window": False}
-            audit.new_versions += lander.land_pages(SOURCE, STREAM, [p.raw for p in batch.records], run_id,
-                                                    records_path=RECORDS_PATH, spec=XAPI_SPEC,
-                                                    cursor=CursorWrite(cursor, audit.mode))
-            audit.records += batch.count
-            audit.pages += batch.pages
-            audit.bytes += batch.nbytes
+            lander.stage_pages([p.raw for p in group.records], records_path=RECORDS_PATH)
+            staged, last = staged + group.count, group.last
+            audit.pages += group.pages
+            audit.bytes += group.nbytes
+            if staged >= config.batch_records or not last.more:
+                audit.new_versions += lander.land_staged(SOURCE, STREAM, run_id, spec=XAPI_SPEC,
+                                                         cursor=cursor_after(last))
+                audit.records += staged
+                staged = 0
+        if staged and last is not None:
+            audit.new_versions += lander.land_staged(SOURCE, STREAM, run_id, spec=XAPI_SPEC,
+                                                     cursor=cursor_after(last))
+            audit.records += staged
     audit.cursor_to = (lander.read_cursor(SOURCE, STREAM) or {}).get("watermark")
     audit.checksum = digest.hexdigest()
     lander.write_extract(audit)

@@ -156,3 +156,34 @@ def test_a_failed_batch_leaves_nothing_and_the_lander_keeps_working(con):
     assert lander.land_pages("xapi", "statements", [page([{"id": "a"}])], "r2", records_path="$.statements",
                              spec=IMMUTABLE) == 1
     assert lander.land_batch("lms", "users", recs(2), "r2", spec=SPEC) == 2
+
+
+def test_pages_staged_in_groups_land_in_one_transaction_with_their_cursor(con):
+    lander = DuckDBLander(con)
+    lander.stage_pages([page([{"id": "a", "v": "first"}])], records_path="$.statements")
+    lander.stage_pages([page([{"id": "b"}]), page([{"id": "a", "v": "last"}])], records_path="$.statements")
+    assert con.execute("select count(*) from raw.xapi__statements").fetchone()[0] == 0     # nothing landed yet
+    assert lander.land_staged("xapi", "statements", "r1", spec=IMMUTABLE, cursor=CursorWrite({"n": 2}, "full")) == 2
+    assert con.execute("select payload->>'$.v' from raw.xapi__statements where record_id = 'a'").fetchone()[0] \
+        == "last"       # the last occurrence across the groups wins
+    assert lander.read_cursor("xapi", "statements") == {"n": 2}
+    # a failed group discards everything staged before it
+    lander.stage_pages([page([{"id": "c"}])], records_path="$.statements")
+    with pytest.raises(duckdb.InvalidInputException):
+        lander.stage_pages([b'{"statements": [{"id": "d"'], records_path="$.statements")
+    lander.stage_pages([page([{"id": "e"}])], records_path="$.statements")
+    assert lander.land_staged("xapi", "statements", "r2", spec=IMMUTABLE) == 1
+    assert sorted(r[0] for r in con.execute("select record_id from raw.xapi__statements").fetchall()) == [
+        "a", "b", "e"]
+
+
+def test_memory_limit_is_capped_while_landing_then_restored(con):
+    lander = DuckDBLander(con)
+    con.execute("reset memory_limit")
+    default = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    with lander.memory_limit("512MB"):
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == "488.2 MiB"
+    assert con.execute("select current_setting('memory_limit')").fetchone()[0] == default
+    con.execute("set memory_limit = '256MB'")
+    with lander.memory_limit("512MB"):      # a lower limit is kept
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == "244.1 MiB"
