@@ -5,9 +5,12 @@
 Starts the simulator, then per feed runs, each in a fresh child process:
   * fetch: the feed's own page client only (HTTP + JSON, nothing landed): the serving rate
     (xAPI: page bytes only, no JSON decoding at all, the simulator's raw serving rate);
-  * land:  a full extract into an empty DuckDB file (fetch + land + cursor commits).
-Prints records/s, MB/s and peak RSS of each, and land/fetch as the ratio of the
-bridge's throughput to the simulator's raw serving rate.
+  * land:  a full extract into an empty DuckDB file (fetch + land + cursor commits);
+then advances the simulator one day and runs an incremental extract of every feed
+into its database (the next day's sync).
+Prints records/s, MB/s and peak RSS of each, land/fetch as the ratio of the
+bridge's throughput to the simulator's raw serving rate, and each incremental
+day's time as a share of its full extract's (target: under 5%).
 """
 from __future__ import annotations
 
@@ -136,14 +139,23 @@ def main() -> None:
         env_file.write_text(json.dumps(sim.env))
         print(f"{'feed':9} {'records':>9} {'MB':>8} {'fetch rec/s':>12} {'land rec/s':>11} {'land MB/s':>10} "
               f"{'ratio':>6} {'RSS fetch MB':>13} {'RSS land MB':>12}")
-        for feed in args.feeds.split(","):
+        feeds, full = args.feeds.split(","), {}
+        for feed in feeds:
             fetch = run_child("fetch", feed, env_file, work / "unused.duckdb")
-            land = run_child("land", feed, env_file, work / f"bench-{feed}.duckdb")
+            land = full[feed] = run_child("land", feed, env_file, work / f"bench-{feed}.duckdb")
             f_rate = fetch["records"] / fetch["seconds"] if fetch["seconds"] else float("nan")
             l_rate = land["records"] / land["seconds"] if land["seconds"] else float("nan")
             print(f"{feed:9} {land['records']:>9} {land['bytes'] / 1e6:>8.1f} {f_rate:>12.0f} {l_rate:>11.0f} "
                   f"{land['bytes'] / 1e6 / land['seconds']:>10.2f} {l_rate / f_rate:>6.2f} "
                   f"{fetch['peak_rss_mb']:>13.0f} {land['peak_rss_mb']:>12.0f}", flush=True)
+        sim.advance_days(1)
+        env_file.write_text(json.dumps(sim.env))
+        print(f"\nincremental day: {'feed':9} {'records':>8} {'seconds':>8} {'full s':>7} {'of full':>8} "
+              f"{'RSS MB':>7}")
+        for feed in feeds:
+            inc = run_child("land", feed, env_file, work / f"bench-{feed}.duckdb")
+            print(f"{'':17}{feed:9} {inc['records']:>8} {inc['seconds']:>8.2f} {full[feed]['seconds']:>7.2f} "
+                  f"{inc['seconds'] / full[feed]['seconds']:>8.1%} {inc['peak_rss_mb']:>7.0f}", flush=True)
 
 
 if __name__ == "__main__":
