@@ -97,9 +97,13 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
 
 def _open_audit(paths):
     """Auditors read the published file (never blocked by a running sync); before the first
-    publication there is only the work file."""
+    publication there is only the work file. On Postgres, the warehouse's `audit` schema."""
     import duckdb
 
+    if paths.pg_url:
+        from orchestration.lib import pg_warehouse
+
+        return pg_warehouse.audit_copy(paths.pg_url)
     if paths.published.exists():
         return duckdb.connect(str(paths.published), read_only=True)
     if paths.work.exists():
@@ -142,7 +146,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         ).fetchone()
     finally:
         con.close()
-    print(f"warehouse: {paths.published}")
+    print(f"warehouse: {'PostgreSQL (BRIDGE_WAREHOUSE)' if paths.pg_url else paths.published}")
     print("last runs:")
     for run_id, started, finished, status, trigger, decision in runs:
         print(f"  {run_id}  {started:%Y-%m-%d %H:%M:%S}  {status:<9} {trigger:<8} publication={decision or '-'}")
@@ -265,11 +269,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     from orchestration.lib.warehouse import WarehousePaths
 
     paths = WarehousePaths.for_settings(_settings(require_sources=False))
-    if not paths.published.exists():
+    source = paths.published
+    if paths.pg_url:
+        from orchestration.lib import pg_warehouse
+
+        source = pg_warehouse.snapshot_published(paths.pg_url, paths.report.parent / ".report_source.duckdb")
+    elif not paths.published.exists():
         print(f"bridge: nothing published at {paths.published} yet", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else paths.report
-    result = generate_report(paths.published, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = generate_report(source, out)
     print(f"report for publication {result.publication_run_id} (as of {result.as_of_date}) "
           f"written in {result.seconds:.1f} s:")
     for page, path in result.pages.items():

@@ -9,8 +9,10 @@ work file and appended to Postgres' `audit` schema, where auditors read it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import psycopg2
@@ -85,8 +87,6 @@ def swap(url: str) -> dict[str, int]:
 def copy_for_checks(url: str) -> duckdb.DuckDBPyConnection:
     """The built tables in an in-memory DuckDB under their published names, so the same
     suites check either warehouse (the marts are small: a copy costs seconds)."""
-    import pandas as pd  # here, not at module level: the import costs every code-location load ~3 s
-
     duck = duckdb.connect()
     with _writer(url) as pg:
         with pg.cursor() as cur:
@@ -99,8 +99,60 @@ def copy_for_checks(url: str) -> duckdb.DuckDBPyConnection:
         for schema, table in tables:
             target = CHECKED_SCHEMAS[schema]
             duck.execute(f'create schema if not exists "{target}"')
-            frame = pd.read_sql_query(f'select * from "{schema}"."{table}"', pg)
-            duck.register("pg_frame", frame)
-            duck.execute(f'create table "{target}"."{table}" as select * from pg_frame')
-            duck.unregister("pg_frame")
+            _copy_table(pg, duck, f'"{schema}"."{table}"', f'create table "{target}"."{table}" as')
     return duck
+
+
+def audit_copy(url: str) -> duckdb.DuckDBPyConnection:
+    """Postgres' `audit` schema in an in-memory DuckDB, read with the caller's own login (an
+    auditor's `bridge_auditor` grant suffices), so `bridge audit` and `bridge status` work
+    where the pipeline's work file is not."""
+    from connectors.landing import ensure_schema
+
+    duck = duckdb.connect()
+    ensure_schema(duck)     # the audit tables with their declared types
+    tables = [r[0] for r in duck.execute(
+        "select table_name from information_schema.tables where table_schema = 'audit'").fetchall()]
+    pg = _connect(url, as_writer=False)
+    try:
+        for table in tables:
+            _copy_table(pg, duck, f"audit.{table}", f"insert into audit.{table} by name")
+    finally:
+        pg.close()
+    return duck
+
+
+def snapshot_published(url: str, dest: Path) -> Path:
+    """What readers of Postgres see (`reporting` and `audit`, never `restricted`) in a DuckDB
+    file, so the report site is built from exactly the published tables on either target."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    duck = duckdb.connect(str(tmp))
+    pg = _connect(url, as_writer=False)
+    try:
+        for schema in ("reporting", "audit"):
+            with pg.cursor() as cur:
+                cur.execute("select table_name from information_schema.tables where table_schema = %s "
+                            "and table_type = 'BASE TABLE'", (schema,))
+                tables = [r[0] for r in cur.fetchall()]
+            duck.execute(f'create schema if not exists "{schema}"')
+            for table in tables:
+                _copy_table(pg, duck, f'"{schema}"."{table}"', f'create table "{schema}"."{table}" as')
+    finally:
+        pg.close()
+        duck.close()
+    os.replace(tmp, dest)
+    return dest
+
+
+def _copy_table(pg: psycopg2.extensions.connection, duck: duckdb.DuckDBPyConnection, source: str,
+                into: str) -> None:
+    import pandas as pd  # here, not at module level: the import costs every code-location load ~3 s
+
+    frame = pd.read_sql_query(f"select * from {source}", pg)
+    duck.register("pg_frame", frame)
+    try:
+        duck.execute(f"{into} select * from pg_frame")
+    finally:
+        duck.unregister("pg_frame")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -154,7 +155,7 @@ def _first_difference(url: str, duck_path: Path, table: str) -> str:
 
 
 def test_postgres_sync_publishes_the_same_tables_as_duckdb(synced) -> None:
-    url, _, _, duck_path = synced
+    url, _, pg_env, duck_path = synced
 
     employees = _pg_tables(url, "reporting")["dim_employee"][0]
     assert employees == _duck_tables(duck_path, "reporting")["dim_employee"][0] > 0
@@ -168,12 +169,17 @@ def test_postgres_sync_publishes_the_same_tables_as_duckdb(synced) -> None:
     con = psycopg2.connect(url)
     try:
         with con.cursor() as cur:
-            cur.execute("select status from audit.publication")
-            assert [r[0] for r in cur.fetchall()] == ["published"]
+            cur.execute("select status, run_id from audit.publication")
+            [(status, run_id)] = cur.fetchall()
+            assert status == "published"
             cur.execute("select count(*) from audit.dq_result where severity = 'blocking'")
             assert cur.fetchone()[0] > 50
     finally:
         con.close()
+    # the report site is built from what Postgres published, as it is from the DuckDB file
+    page = (Path(pg_env["BRIDGE_WORK_DIR"]) / "report" / "index.html").read_text(encoding="utf-8")
+    shown = re.search(r'id="publication-run-id"[^>]*>([^<]+)<', page)
+    assert shown and shown.group(1) == run_id
 
 
 def test_hr_reporting_cannot_read_salaries(synced) -> None:
@@ -273,3 +279,35 @@ def test_syncs_killed_mid_build_and_mid_publish_leave_the_published_state_and_th
         con.close()
     assert statuses == {"abandoned": 2, "succeeded": 2}  # both killed runs are on record as such
     assert leftovers == 0
+
+
+def test_a_blocked_run_leaves_the_published_schemas_and_says_why_in_postgres(sim, synced, tmp_path) -> None:
+    """Last in this module: the injected duplicate stays in the simulator."""
+    url, _, env, _ = synced
+    before = {s: _pg_tables(url, s) for s in ("reporting", "restricted")}
+    sim.inject("duplicate_employee_number")
+
+    blocked = _sync(env)
+
+    assert blocked.returncode == 1, blocked.stdout[-3000:] + blocked.stderr[-3000:]
+    assert {s: _pg_tables(url, s) for s in ("reporting", "restricted")} == before
+    con = psycopg2.connect(url)
+    try:
+        with con.cursor() as cur:
+            cur.execute("select run_id, status, blocked_by from audit.publication order by decided_at desc limit 1")
+            run_id, status, blocked_by = cur.fetchone()
+            cur.execute("select check_name from audit.dq_result where run_id = %s and severity = 'blocking' "
+                        "and not success", (run_id,))
+            failed = {r[0] for r in cur.fetchall()}
+            cur.execute("select status from audit.pipeline_run where run_id = %s", (run_id,))
+            run_status = cur.fetchone()[0]
+    finally:
+        con.close()
+    check = "unique_stg_hris__users_employee_number"
+    assert status == "blocked" and check in blocked_by and check in failed
+    assert run_status == "blocked"
+    # an auditor's machine has no work file: `bridge audit` reads Postgres' audit schema
+    audit = subprocess.run([*BRIDGE, "audit", "--run-id", run_id], env={**env, "BRIDGE_WORK_DIR": str(tmp_path)},
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert audit.returncode == 0, audit.stderr[-2000:]
+    assert "BLOCKED" in audit.stdout and check in audit.stdout
