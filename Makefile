@@ -41,11 +41,12 @@ demo: $(INSTALLED) $(MANIFEST)
 	$(BIN)/bridge demo --profile standard
 
 # Two workers: a sync waits on its dbt subprocess and the simulator much of the time,
-# so two modules at once use the second core (tests/conftest.py keeps a module on one worker).
+# so two modules at once use the second core. --dist loadfile keeps a module (its fixtures,
+# its test order) on one worker.
 TEST_WORKERS ?= 2
 
 test: $(INSTALLED) $(MANIFEST)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(INSTALLED) $(MANIFEST)
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -1,6 +1,10 @@
 """Shared test set-up: no telemetry, no network beyond loopback."""
 
 import os
+import subprocess
+from pathlib import Path
+
+import pytest
 
 for key, value in {
     "DAGSTER_DISABLE_TELEMETRY": "1",
@@ -12,16 +16,30 @@ for key, value in {
     os.environ.setdefault(key, value)
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`make test` runs two workers, `--dist loadgroup`), a module runs
-    on one worker: module fixtures (a simulator, a synced warehouse) and the order of a
-    module's tests hold. Everything needing PostgreSQL shares one worker, so one session
-    starts (and stops) the throwaway server."""
-    import pytest
+PG_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pg_test_server.sh"
 
-    for item in items:
-        if any(m.name == "xdist_group" for m in item.iter_markers()):
-            continue
-        module = item.nodeid.split("::")[0]
-        group = "postgres" if item.get_closest_marker("postgres") or module.startswith("tests/postgres/") else module
-        item.add_marker(pytest.mark.xdist_group(group))
+
+def _pg_running() -> bool:
+    return subprocess.run([str(PG_SCRIPT), "status"], check=False, capture_output=True).returncode == 0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`make test` runs two pytest-xdist workers, one test module per worker (--dist
+    loadfile). Workers share the throwaway PostgreSQL server (tests/postgres/conftest.py
+    leaves it running under xdist); the controller stops it at the end if it was not
+    running before the session."""
+    if _is_xdist_controller(config) and not os.environ.get("BRIDGE_TEST_PG_URL"):
+        config.stash[_PG_WAS_RUNNING] = _pg_running()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if _PG_WAS_RUNNING in config.stash and not config.stash[_PG_WAS_RUNNING] and _pg_running():
+        subprocess.run([str(PG_SCRIPT), "stop"], check=False, capture_output=True, timeout=120)
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+
+
+_PG_WAS_RUNNING = pytest.StashKey[bool]()
