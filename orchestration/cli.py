@@ -265,21 +265,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from orchestration.lib import publication
     from orchestration.lib.report import generate_report
     from orchestration.lib.warehouse import WarehousePaths
 
     paths = WarehousePaths.for_settings(_settings(require_sources=False))
-    source = paths.published
-    if paths.pg_url:
-        from orchestration.lib import pg_warehouse
-
-        source = pg_warehouse.snapshot_published(paths.pg_url, paths.report.parent / ".report_source.duckdb")
-    elif not paths.published.exists():
+    if not paths.pg_url and not paths.published.exists():
         print(f"bridge: nothing published at {paths.published} yet", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else paths.report
     out.parent.mkdir(parents=True, exist_ok=True)
-    result = generate_report(source, out)
+    result = generate_report(publication.report_source(paths), out)
     print(f"report for publication {result.publication_run_id} (as of {result.as_of_date}) "
           f"written in {result.seconds:.1f} s:")
     for page, path in result.pages.items():

@@ -248,3 +248,13 @@ def block(
     mark_run_finished(con, run_id, "blocked")
     write_published_files(con, paths, run_id, publish_new=False)
     return decision
+
+
+def report_source(paths: WarehousePaths) -> Path:
+    """The DuckDB file the report site is built from: the published file, or on Postgres a
+    snapshot of what Postgres published (`reporting` and `audit`, never `restricted`)."""
+    if not paths.pg_url:
+        return paths.published
+    from orchestration.lib import pg_warehouse
+
+    return pg_warehouse.snapshot_published(paths.pg_url, paths.report.parent / ".report_source.duckdb")
