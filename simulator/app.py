@@ -33,8 +33,6 @@ class SimApp:
         t0 = time.monotonic()
         self.world = World(profile, seed, self.workdir)
         self.world.filter_supported = not no_filter
-        if len(self.world.xapi) <= 300_000:  # pilot/standard: encode every statement once, serve bytes
-            self.world.xapi.prewarm()
         self.generate_seconds = time.monotonic() - t0
         self.creds = dict(CREDS)
         self.faults = Faults(faults, seed)

@@ -142,17 +142,17 @@ class LrsHandler(Handler):
                 limit = _int(query, "limit", 0, lo=0)
                 limit = XAPI_MAX_LIMIT if limit == 0 else min(limit, XAPI_MAX_LIMIT)
                 pos = None
-            items, nxt = world.xapi.query(since, until, pos, limit, asc)
-            if self.fault == "duplicate" and items:  # the LRS re-runs the query behind `more`: same page again
+            items, count, nxt = world.xapi.query(since, until, pos, limit, asc)
+            if self.fault == "duplicate" and count:  # the LRS re-runs the query behind `more`: same page again
                 nxt = pos if pos is not None else (0 if asc else None)
                 if nxt is None and not asc:
-                    nxt = world.xapi.query(since, until, None, 0, asc)[1]
+                    nxt = world.xapi.query(since, until, None, 0, asc)[2]
             more = "" if nxt is None else "/xapi/statements?more=" + encode_token(
                 {"s": since, "u": until, "p": nxt, "a": asc, "l": limit})
             headers = {"X-Experience-API-Version": "1.0.3", "X-Experience-API-Consistent-Through": iso_ms(ct)}
             if world.lagging:
                 world.reveal_some()
-        body = b'{"statements":[' + b",".join(items) + b'],"more":"' + more.encode() + b'"}'
+        body = b'{"statements":[' + items + b'],"more":"' + more.encode() + b'"}'
         return 200, body, headers
 
 

@@ -3,13 +3,21 @@
 Columns are kept in `stored` order so `since`/`until` are binary searches and a `more` token is just a
 position. Voided statements are hidden from queries (xAPI 1.0.3 section 2.2.2: an LRS returns a
 voided statement only to a `voidedStatementId` request), their voiding statements are served.
+
+A page is encoded column-wise, never statement by statement in Python: fixed-width parts (ids,
+timestamps) are numpy byte matrices, the variable ones (actor, verb, object, result) are taken from
+small tables of ready JSON fragments, and pyarrow's `binary_join_element_wise` concatenates them,
+so a page's statements come out of one Arrow buffer already comma-separated (`page_json`).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from simulator.clock import DAY_MS, HOUR_MS
 
@@ -23,6 +31,7 @@ AUTHORITY = ('{"objectType":"Agent","name":"Example Corp LMS","account":'
 ACCOUNT_HOMEPAGE = "https://hris.example-corp.com"
 # actor identifier kinds: the three IFIs of CONTRACT 2.2, mbox in two spellings
 K_MBOX, K_MBOX_MIXED, K_ACCOUNT, K_SHA1, K_FOREIGN_ACCOUNT = range(5)
+N_KINDS = 5
 
 COLUMNS = ("stored", "ts", "actor", "kind", "verb", "course", "success", "score", "duration", "id_hi", "id_lo",
            "target")
@@ -48,6 +57,9 @@ class Actors:
         self.names: list[str] = []
         self.employee_idx: list[int] = []  # -1 for guests
         self._cache: dict[tuple[int, int], str] = {}
+        self._table_parts: list[pa.Array] = []
+        self._table: pa.Array = pa.array([], pa.string())
+        self._table_len = 0
 
     def add(self, email: str, number: str, name: str, employee_idx: int) -> int:
         self.emails.append(email)
@@ -76,8 +88,22 @@ class Actors:
         key = (a, kind)
         s = self._cache.get(key)
         if s is None:
-            s = self._cache[key] = f'{{"objectType":"Agent","name":{json.dumps(self.names[a])},{self.ifi(a, kind)[1]}}}'
+            s = self._cache[key] = self._json(a, kind)
         return s
+
+    def _json(self, a: int, kind: int) -> str:
+        return f'{{"objectType":"Agent","name":{json.dumps(self.names[a])},{self.ifi(a, kind)[1]}}}'
+
+    def table(self) -> pa.Array:
+        """The Agent JSON of every actor in every identifier kind, at index `actor * N_KINDS + kind`
+        (built once, extended when actors are added)."""
+        n = len(self.emails)
+        if self._table_len < n:
+            self._table_parts.append(pa.array([self._json(a, k) for a in range(self._table_len, n)
+                                               for k in range(N_KINDS)], pa.string()))
+            self._table = pa.concat_arrays(self._table_parts)
+            self._table_len = n
+        return self._table
 
 
 def statement_id(hi: int, lo: int) -> str:
@@ -85,9 +111,75 @@ def statement_id(hi: int, lo: int) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
 
 
-def iso_many(ms: np.ndarray) -> list[str]:
-    """Vectorised iso_ms without the trailing Z."""
-    return np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms").tolist()
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _ids_matrix(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """`statement_id` of many rows at once: an (n, 36) uint8 matrix of the UUID texts."""
+    n = len(hi)
+    both = np.empty((n, 2), dtype=">u8")      # big-endian: bytes in the order the hex digits are read
+    both[:, 0], both[:, 1] = hi, lo
+    raw = both.view(np.uint8).reshape(n, 16)
+    h = np.empty((n, 32), dtype=np.uint8)
+    h[:, 0::2], h[:, 1::2] = _HEX[raw >> 4], _HEX[raw & 15]
+    out = np.empty((n, 36), dtype=np.uint8)
+    out[:, [8, 13, 18, 23]] = ord("-")
+    out[:, 14], out[:, 19] = ord("4"), ord("8")
+    out[:, 0:8], out[:, 9:13], out[:, 15:18], out[:, 20:23], out[:, 24:36] = (
+        h[:, 0:8], h[:, 8:12], h[:, 13:16], h[:, 17:20], h[:, 20:32])
+    return out
+
+
+def _iso_matrix(ms: np.ndarray) -> np.ndarray:
+    """ISO 8601 millisecond timestamps without the trailing Z (`2026-01-31T09:05:07.250`): an (n, 23)
+    uint8 matrix. Dates come from numpy per distinct day, the time of day from integer arithmetic."""
+    n = len(ms)
+    days, rem = np.divmod(ms.astype(np.int64), DAY_MS)
+    uniq, inv = np.unique(days, return_inverse=True)
+    dates = np.datetime_as_string(uniq.astype("datetime64[D]"), unit="D").astype("S10")
+    out = np.empty((n, 23), dtype=np.uint8)
+    out[:, 0:10] = dates.view(np.uint8).reshape(len(uniq), 10)[inv.reshape(-1)]
+    out[:, [10, 13, 16, 19]] = np.frombuffer(b"T::.", dtype=np.uint8)
+    for at, value, width in ((11, rem // HOUR_MS, 2), (14, rem // 60_000 % 60, 2), (17, rem // 1000 % 60, 2),
+                             (20, rem % 1000, 3)):
+        for k in range(width - 1, -1, -1):
+            value, out[:, at + k] = np.divmod(value, 10)
+            out[:, at + k] += 48
+    return out
+
+
+def _fixed(*parts: bytes | np.ndarray, n: int) -> pa.Array:
+    """Rows of equal width, built from constant bytes and (n, w) uint8 matrices, as an Arrow string array."""
+    width = sum(p.shape[1] if isinstance(p, np.ndarray) else len(p) for p in parts)
+    out = np.empty((n, width), dtype=np.uint8)
+    at = 0
+    for p in parts:
+        w = p.shape[1] if isinstance(p, np.ndarray) else len(p)
+        out[:, at:at + w] = p if isinstance(p, np.ndarray) else np.frombuffer(p, dtype=np.uint8)
+        at += w
+    offsets = np.arange(0, width * (n + 1), width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out))
+
+
+def _numbers(values: np.ndarray, fmt: Callable[[int], str], cache: dict[Callable, pa.Array]) -> pa.Array:
+    """`fmt(v)` for small non-negative ints, from a table of them grown as larger values appear."""
+    top = int(values.max()) + 1 if len(values) else 0
+    table = cache.get(fmt)
+    if table is None or len(table) < top:
+        table = cache[fmt] = pa.array([fmt(v) for v in range(max(top, 128))], pa.string())
+    return table.take(pa.array(values))
+
+
+def _score(v: int) -> str:
+    return f',"score":{{"scaled":{v / 100:.2f}}}'
+
+
+def _duration(v: int) -> str:
+    return f',"duration":"PT{v // 60}M{v % 60}S"'
+
+
+_OUTCOME_VERBS = [V_COMPLETED, V_PASSED, V_FAILED, V_SATISFIED]
+_STR = pa.string()
 
 
 class StatementLog:
@@ -98,8 +190,9 @@ class StatementLog:
         self.hidden = np.zeros(0, dtype=bool)  # voided (target of a stored voiding statement)
         self.pending = np.zeros(0, dtype=bool)  # not yet visible (lagging LRS)
         self.extra: dict[int, dict] = {}  # injected changes per row: {"drop": [...], "set": {...}}
-        self.cache: list[bytes | None] = []  # encoded rows (statements never change once stored)
-        self.cache_limit = 1_500_000  # beyond this many rows, encode per request (memory stays bounded)
+        self._verbs = pa.array(VERB_JSON, _STR)
+        self._courses = pa.array(course_json, _STR)
+        self._texts: dict[Callable, pa.Array] = {}   # formatted small numbers (scores, durations)
 
     def __len__(self) -> int:
         return len(self.cols["stored"])
@@ -119,10 +212,6 @@ class StatementLog:
             inv[order] = np.arange(len(order))
             tgt[rel] = n0 + inv[tgt[rel] - (1 << 40)]
         k = len(order)
-        if len(self) <= self.cache_limit:
-            self.cache.extend([None] * k)
-        else:
-            self.cache = []
         self.hidden = np.concatenate([self.hidden, np.zeros(k, dtype=bool)])
         self.pending = np.concatenate([self.pending, np.zeros(k, dtype=bool)])
         voiders = tgt[tgt >= 0]
@@ -132,72 +221,59 @@ class StatementLog:
     def visible(self) -> np.ndarray:
         return ~(self.hidden | self.pending)
 
-    def encode_many(self, rows: list[int]) -> list[bytes]:
-        """JSON bytes for rows, from the cache when there is one."""
-        cache = self.cache
-        if not cache:
-            return self._encode(rows)
-        missing = [i for i in rows if cache[i] is None]
-        if missing:
-            for i, b in zip(missing, self._encode(missing)):
-                cache[i] = b
-        return [cache[i] for i in rows]
-
-    def prewarm(self) -> None:
-        if self.cache:
-            for start in range(0, len(self), 20_000):
-                self.encode_many(list(range(start, min(len(self), start + 20_000))))
-
-    def _encode(self, rows: list[int]) -> list[bytes]:
-        """Serve-time JSON for rows; columns fetched once per page (numpy scalar access is slow)."""
-        if not rows:
-            return []
-        idx = np.asarray(rows, dtype=np.int64)
-        c = self.cols
-        cols = {k: c[k][idx].tolist() for k in ("actor", "kind", "verb", "course", "success",
-                                                "score", "duration", "id_hi", "id_lo", "target")}
-        cols["ts"] = iso_many(c["ts"][idx])
-        cols["stored"] = iso_many(c["stored"][idx])
-        actors, course_json = self.actors, self.course_json
-        out = []
-        for j, i in enumerate(rows):
-            verb = cols["verb"][j]
-            actor = actors.json(cols["actor"][j], cols["kind"][j])
-            if verb == V_VOIDED:
-                t = cols["target"][j]
-                obj = f'{{"objectType":"StatementRef","id":"{statement_id(int(c["id_hi"][t]), int(c["id_lo"][t]))}"}}'
-                result = ""
-            else:
-                obj = course_json[cols["course"][j]]
-                parts = []
-                succ = cols["success"][j]
-                if succ >= 0:
-                    parts.append('"success":true' if succ else '"success":false')
-                score = cols["score"][j]
-                if score >= 0:
-                    parts.append(f'"score":{{"scaled":{score / 100:.2f}}}')
-                if verb in (V_COMPLETED, V_PASSED, V_FAILED, V_SATISFIED):
-                    parts.append('"completion":true')
-                dur = cols["duration"][j]
-                if dur >= 0:
-                    parts.append(f'"duration":"PT{dur // 60}M{dur % 60}S"')
-                result = f'"result":{{{",".join(parts)}}},' if parts else ""
-            text = (f'{{"id":"{statement_id(cols["id_hi"][j], cols["id_lo"][j])}","actor":{actor},'
-                    f'"verb":{VERB_JSON[verb]},"object":{obj},{result}"timestamp":"{cols["ts"][j]}Z",'
-                    f'"stored":"{cols["stored"][j]}Z","authority":{AUTHORITY},"version":"1.0.3"}}')
-            if i in self.extra:
-                rec = json.loads(text)
-                for k, v in self.extra[i].get("set", {}).items():
-                    rec[k] = v
-                for k in self.extra[i].get("drop", ()):
-                    rec.pop(k, None)
-                text = json.dumps(rec, separators=(",", ":"))
-            out.append(text.encode())
-        return out
+    def page_json(self, rows: np.ndarray) -> bytes:
+        """The statements at `rows`, JSON-encoded and comma-separated (the inside of a `statements` array)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        n = len(rows)
+        if not n:
+            return b""
+        c = {k: v[rows] for k, v in self.cols.items()}
+        verb = c["verb"]
+        ids = _ids_matrix(c["id_hi"], c["id_lo"])
+        head = _fixed(b',{"id":"', ids, b'","actor":', n=n)
+        actor = self.actors.table().take(pa.array(c["actor"].astype(np.int64) * N_KINDS + c["kind"]))
+        verbs = self._verbs.take(pa.array(verb))
+        obj = self._courses.take(pa.array(c["course"]))
+        void = verb == V_VOIDED
+        if void.any():
+            t = c["target"][void]
+            refs = _fixed(b'{"objectType":"StatementRef","id":"', _ids_matrix(self.cols["id_hi"][t],
+                          self.cols["id_lo"][t]), b'"}', n=int(void.sum()))
+            obj = pc.replace_with_mask(obj, pa.array(void), refs)
+        # result: its parts, each led by a comma; the first comma dropped, absent when it has no part
+        succ = pa.array(['', ',"success":false', ',"success":true'], _STR).take(pa.array(c["success"] + 1))
+        score, dur = c["score"], c["duration"]
+        scored = _numbers(np.maximum(score, 0), _score, self._texts)
+        scored = pc.if_else(pa.array(score >= 0), scored, "")
+        done = pc.if_else(pa.array(np.isin(verb, _OUTCOME_VERBS)), ',"completion":true', "")
+        timed = _numbers(np.maximum(dur, 0), _duration, self._texts)
+        timed = pc.if_else(pa.array(dur >= 0), timed, "")
+        parts = pc.binary_join_element_wise(succ, scored, done, timed, "")
+        result = pc.if_else(pc.equal(pc.binary_length(parts), 0), "",
+                            pc.binary_join_element_wise('"result":{', pc.utf8_slice_codeunits(parts, 1), "},", ""))
+        tail = _fixed(b'"timestamp":"', _iso_matrix(c["ts"]), b'Z","stored":"', _iso_matrix(c["stored"]),
+                      b'Z","authority":' + AUTHORITY.encode() + b',"version":"1.0.3"}', n=n)
+        texts = pc.binary_join_element_wise(head, actor, ',"verb":', verbs, ',"object":', obj, ",", result, tail, "")
+        if self.extra:
+            changed = [j for j, i in enumerate(rows.tolist()) if i in self.extra]
+            if changed:
+                items = texts.to_pylist()
+                for j in changed:
+                    rec = json.loads(items[j][1:])
+                    extra = self.extra[int(rows[j])]
+                    for k, v in extra.get("set", {}).items():
+                        rec[k] = v
+                    for k in extra.get("drop", ()):
+                        rec.pop(k, None)
+                    items[j] = "," + json.dumps(rec, separators=(",", ":"))
+                return "".join(items)[1:].encode()
+        offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + n + 1]
+        return texts.buffers()[2][int(offsets[0]) + 1:int(offsets[-1])].to_pybytes()
 
     def query(self, since: int | None, until: int, pos: int | None, limit: int, ascending: bool
-              ) -> tuple[list[bytes], int | None]:
-        """Visible statements with since < stored <= until from position `pos`; next position or None."""
+              ) -> tuple[bytes, int, int | None]:
+        """Visible statements with since < stored <= until from position `pos`: their JSON, comma-separated
+        (`page_json`), how many, and the next position or None."""
         stored = self.cols["stored"]
         lo = 0 if since is None else int(np.searchsorted(stored, since, side="right"))
         hi = int(np.searchsorted(stored, until, side="right"))
@@ -218,7 +294,7 @@ class StatementLog:
                 out.extend(chunk[: limit - len(out)])
                 p = q if len(out) < limit else out[-1]
             nxt = p if p > lo and vis[lo:p].any() else None
-        return self.encode_many(out), nxt
+        return self.page_json(np.asarray(out, dtype=np.int64)), len(out), nxt
 
     def ids(self, rows: np.ndarray) -> list[str]:
         rows = np.asarray(rows, dtype=np.int64)
