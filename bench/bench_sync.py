@@ -53,14 +53,17 @@ def main() -> None:
             _, decision, result = run_sync(trigger="bench", quiet=True)
             wall = time.monotonic() - t
             phases: dict[str, float] = defaultdict(float)
+            steps: dict[str, list[str]] = defaultdict(list)
             for ev in result.all_events:
                 if ev.is_step_success:
-                    phases[phase_of(ev.step_key)] += ev.step_success_data.duration_ms / 1000
+                    seconds = ev.step_success_data.duration_ms / 1000
+                    phases[phase_of(ev.step_key)] += seconds
+                    steps[phase_of(ev.step_key)].append(f"{ev.step_key} {seconds:.1f}")
             kind = "full" if n == 0 else "incremental"
             print(f"sync {n + 1} ({kind}): {wall:.1f} s wall, decision {decision.status}")
             for phase in ("extract", "dbt build", "checks", "publish", "other"):
                 if phase in phases:
-                    print(f"  {phase:<10} {phases[phase]:6.1f} s")
+                    print(f"  {phase:<10} {phases[phase]:6.1f} s   ({', '.join(steps[phase])})")
             print(f"  overhead   {wall - sum(phases.values()):6.1f} s (run set-up, audit, finish)")
     finally:
         proc.terminate()
