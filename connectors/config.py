@@ -34,7 +34,9 @@ class XapiConfig:
     username: str
     password: str = field(repr=False)
     account_homepage: str | None = None
-    page_size: int = 500
+    # statements asked per page (the LRS may serve fewer): few large pages cost the LRS and the bridge
+    # far less per statement than many small ones (one request, one DuckDB call per page)
+    page_size: int = 5000
     # statements landed (and committed with their cursor) at a time. A transaction appending at least
     # one DuckDB row group (122,880 rows) is written straight to the database file instead of the WAL;
     # each commit leaves one partly filled row group, and a checkpoint rewrites (merges) the row groups

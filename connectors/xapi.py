@@ -22,6 +22,7 @@ spec examples lack one) is keyed by sha256 of its text as landed.
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import logging
@@ -69,7 +70,7 @@ class PageDecoder:
         select case when len(t) > 0 then list_distinct(t) = ['OBJECT']     -- a non-empty list: an array
                     else json_type(j, '$.statements') = 'ARRAY' end,
                len(t), json_extract_string(j, '$.more'), {stored}
-        from (select j, json_type(j, '$.statements[*]') as t from (select ?::varchar as j))
+        from (select j, json_type(j, '$.statements[*]') as t from (select decode(?::blob) as j))
     """
     _STORED = """list_max(list_transform(list_filter(json_extract(j, '$.statements[*].stored'),
                                                      lambda s: json_type(s) = 'VARCHAR'), lambda s: s->>'$'))"""
@@ -80,11 +81,14 @@ class PageDecoder:
         self._lock = threading.Lock()
 
     def __call__(self, raw: bytes) -> PageInfo:
-        text = raw.decode("utf-8-sig")          # UnicodeDecodeError is a ValueError: retried
+        # the bytes go over as they are (a Python str of a multi-MB page costs a decode and a copy more);
+        # DuckDB checks they are UTF-8
+        body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
         try:
             with self._lock:
-                ok, count, more, top = self._con.execute(self._sql, [text]).fetchone()
-        except duckdb.InvalidInputException:    # malformed JSON (a truncated body, say); its text stays out
+                ok, count, more, top = self._con.execute(self._sql, [body]).fetchone()
+        except (duckdb.InvalidInputException, duckdb.ConversionException):
+            # malformed JSON or not UTF-8 (a truncated body, say): retried; its text stays out
             raise ValueError("malformed JSON") from None
         return PageInfo(bool(ok), int(count or 0), more or None, top)
 
