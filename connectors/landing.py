@@ -324,10 +324,12 @@ class DuckDBLander:
         deleted = (f"coalesce(try_cast(json_extract(payload, '{spec.deleted_path}') as boolean), false)"
                    if spec.deleted_path else "false")
         keys = ", ".join(f"'{p}'" for p in paths)
+        # not materialized: DuckDB would otherwise copy every staged payload into a CTE buffer for the
+        # two readers of `keyed` below; parsing the keys twice costs less than that copy
         keyed = f"""
-            extracted as (      -- one parse of each record for its key and change stamp
+            extracted as not materialized (      -- one parse of each record for its key and change stamp
                 select *, json_extract_string(payload, [{keys}]) as k from temp.main._landing_batch
-            ), keyed as (
+            ), keyed as not materialized (
                 select *, {record_id} as record_id, {updated} as source_updated_at, {deleted} as is_deleted
                 from extracted
             )"""
