@@ -43,6 +43,9 @@ class XapiConfig:
     # around it unless at least three full ones separate two: 3 row groups per commit
     batch_records: int = 368_640
     stage_records: int = 20_000     # page texts held and handed to DuckDB at a time (~15 MB)
+    # statements fetched ahead of the lander (page texts held, ~0.7 kB each): the fetching goes on while a
+    # batch lands (seconds for a full batch), instead of waiting for it
+    prefetch_records: int = 160_000
     memory_limit: str | None = "512MB"     # DuckDB's cap while the feed lands (None: leave it)
     http: HttpSettings = HttpSettings()
 

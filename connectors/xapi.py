@@ -219,7 +219,7 @@ def extract_statements(lander: DuckDBLander, http: HttpClient, config: XapiConfi
     stage_records = max(1, min(config.stage_records, config.batch_records))
     # `stored` is only needed as the watermark when the LRS gives no consistency point
     with PageDecoder(max_stored=until is None) as decoder, lander.memory_limit(config.memory_limit), \
-            prefetch(pages(decoder), stage_records, lambda p: p.count) as fetched:
+            prefetch(pages(decoder), max(stage_records, config.prefetch_records), lambda p: p.count) as fetched:
         for group in batches(fetched, lambda p: [p], stage_records, digest, count_of=lambda p: p.count):
             stamps = [p.max_stored for p in group.records if p.max_stored is not None]
             if stamps:
