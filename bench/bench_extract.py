@@ -10,7 +10,10 @@ then advances the simulator one day and runs an incremental extract of every fee
 into its database (the next day's sync).
 Prints records/s, MB/s and peak RSS of each, land/fetch as the ratio of the
 bridge's throughput to the simulator's raw serving rate, and each incremental
-day's time as a share of its full extract's (target: under 5%).
+day's time as a share of its full extract's (target: under 5%). Under each feed:
+CPU seconds per 100k records of the bridge child and of the simulator during
+each run, and the load average: on a shared machine wall-clock rates move with
+the load, CPU per record much less.
 """
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ def _peak_rss_mb() -> float:
 
 
 _MORE_TAIL = re.compile(rb'"more"\s*:\s*"([^"]*)"\s*}\s*$')
-_UNTIMED = [0.0]    # seconds a fetch child spent on bookkeeping that is not part of the measurement
+_UNTIMED = [0.0, 0.0]   # wall and CPU seconds a fetch child spent on bookkeeping not part of the measurement
 
 
 def _fetch_only(feed: str, env: dict) -> tuple[int, int]:
@@ -69,9 +72,10 @@ def _fetch_only(feed: str, env: dict) -> tuple[int, int]:
                 nbytes += len(raw)
                 tail = _MORE_TAIL.search(raw[-4096:])
                 url, q = (tail.group(1).decode() if tail else json.loads(raw)["more"]) or None, None
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 records += decoder(raw).count
                 _UNTIMED[0] += time.perf_counter() - t0
+                _UNTIMED[1] += time.process_time() - c0
     elif feed in ("lms", "checkins"):
         mod = lms if feed == "lms" else checkins
         with mod.client(cfg) as http:
@@ -104,18 +108,40 @@ def _land(feed: str, env: dict, db: str) -> tuple[int, int]:
 def child(mode: str, feed: str, env_file: str, db: str) -> None:
     env = json.loads(Path(env_file).read_text())
     import connectors.sync  # noqa: F401  (imports are not part of the measurement)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     records, nbytes = _fetch_only(feed, env) if mode == "fetch" else _land(feed, env, db)
     secs = time.perf_counter() - t0 - _UNTIMED[0]
-    print(json.dumps({"records": records, "bytes": nbytes, "seconds": secs, "peak_rss_mb": _peak_rss_mb()}))
+    cpu = time.process_time() - c0 - _UNTIMED[1]
+    print(json.dumps({"records": records, "bytes": nbytes, "seconds": secs, "cpu_s": cpu,
+                      "peak_rss_mb": _peak_rss_mb()}))
 
 
-def run_child(mode: str, feed: str, env_file: Path, db: Path) -> dict:
+def _sim_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the simulator process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_child(mode: str, feed: str, env_file: Path, db: Path, sim_pid: int) -> dict:
+    sim0 = _sim_cpu(sim_pid)
     out = subprocess.run([sys.executable, __file__, "--child", mode, feed, str(env_file), str(db)],
                          capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{mode} {feed} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["sim_cpu_s"] = _sim_cpu(sim_pid) - sim0
+    return result
+
+
+def _per_100k(run: dict, key: str) -> float:
+    return run[key] / run["records"] * 1e5 if run["records"] else float("nan")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -141,19 +167,24 @@ def main() -> None:
               f"{'ratio':>6} {'RSS fetch MB':>13} {'RSS land MB':>12}")
         feeds, full = args.feeds.split(","), {}
         for feed in feeds:
-            fetch = run_child("fetch", feed, env_file, work / "unused.duckdb")
-            land = full[feed] = run_child("land", feed, env_file, work / f"bench-{feed}.duckdb")
+            fetch = run_child("fetch", feed, env_file, work / "unused.duckdb", sim.proc.pid)
+            load_fetch = _load()
+            land = full[feed] = run_child("land", feed, env_file, work / f"bench-{feed}.duckdb", sim.proc.pid)
             f_rate = fetch["records"] / fetch["seconds"] if fetch["seconds"] else float("nan")
             l_rate = land["records"] / land["seconds"] if land["seconds"] else float("nan")
             print(f"{feed:9} {land['records']:>9} {land['bytes'] / 1e6:>8.1f} {f_rate:>12.0f} {l_rate:>11.0f} "
                   f"{land['bytes'] / 1e6 / land['seconds']:>10.2f} {l_rate / f_rate:>6.2f} "
                   f"{fetch['peak_rss_mb']:>13.0f} {land['peak_rss_mb']:>12.0f}", flush=True)
+            print(f"{'':9} CPU s/100k: fetch bridge {_per_100k(fetch, 'cpu_s'):.3f} simulator "
+                  f"{_per_100k(fetch, 'sim_cpu_s'):.3f} (load {load_fetch}); land bridge "
+                  f"{_per_100k(land, 'cpu_s'):.3f} simulator {_per_100k(land, 'sim_cpu_s'):.3f} (load {_load()})",
+                  flush=True)
         sim.advance_days(1)
         env_file.write_text(json.dumps(sim.env))
         print(f"\nincremental day: {'feed':9} {'records':>8} {'seconds':>8} {'full s':>7} {'of full':>8} "
               f"{'RSS MB':>7}")
         for feed in feeds:
-            inc = run_child("land", feed, env_file, work / f"bench-{feed}.duckdb")
+            inc = run_child("land", feed, env_file, work / f"bench-{feed}.duckdb", sim.proc.pid)
             print(f"{'':17}{feed:9} {inc['records']:>8} {inc['seconds']:>8.2f} {full[feed]['seconds']:>7.2f} "
                   f"{inc['seconds'] / full[feed]['seconds']:>8.1%} {inc['peak_rss_mb']:>7.0f}", flush=True)
 
