@@ -6,13 +6,12 @@ the same sync again, then bad data that must be blocked.
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from tests.e2e import truth
 from tests.e2e.conftest import published_value, table_fingerprints
 
 pytestmark = [pytest.mark.slow, pytest.mark.simulator]
@@ -26,19 +25,12 @@ def _report_run_id(warehouse: Path) -> str:
     return re.search(r'id="publication-run-id"[^>]*>([^<]+)<', page).group(1)
 
 
-def _truth(sim, name: str) -> list[dict[str, str]]:
-    with open(Path(sim.truth_dir) / name, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def test_first_sync_publishes_every_employee_the_hris_has_shown(bridge_env, pilot_sim) -> None:
     from orchestration.cli import run_sync
 
     run_id, decision, _ = run_sync(trigger="test", quiet=True)
     assert decision.status == "published", decision.blocked_by
-    truth = {row["employee_number"] for row in _truth(pilot_sim, "employees.csv")}
-    published = {r[0] for r in published_value(bridge_env, "select employee_number from reporting.dim_employee")}
-    assert published == truth
+    truth.employees_published(pilot_sim.truth_dir, truth.duckdb_query(bridge_env))
     # every extract of the run is on record
     sources = {r[0] for r in published_value(
         bridge_env, "select distinct source from audit.source_extract where run_id = ?", [run_id])}
@@ -49,14 +41,8 @@ def test_first_sync_publishes_every_employee_the_hris_has_shown(bridge_env, pilo
     assert {"great_expectations", "dbt", "sql"} <= engines
     # every contract table is published with every contract column, read back from the
     # files readers open (the main file and the owner-only restricted one)
-    contract = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "contract_tables.json").read_text())
-    for schema, tables in contract.items():
-        path = bridge_env if schema == "reporting" else bridge_env.with_name("bridge.restricted.duckdb")
-        for table, columns in tables.items():
-            published_columns = [r[0] for r in published_value(
-                path, "select column_name from information_schema.columns where table_schema = ? "
-                "and table_name = ? order by ordinal_position", [schema, table])]
-            assert published_columns[: len(columns)] == columns, f"{schema}.{table}"
+    truth.contract_tables_published(truth.duckdb_query(bridge_env),
+                                    truth.duckdb_query(bridge_env.with_name("bridge.restricted.duckdb")))
     # the publication wrote the report site and the run's Data Docs
     assert _report_run_id(bridge_env) == run_id
     assert (bridge_env.parent / "data_docs" / run_id / "index.html").exists()
@@ -80,19 +66,10 @@ def test_days_later_a_voiding_statement_removes_a_completion_landed_earlier(brid
     pilot_sim.advance_days(3)
     _, decision, _ = run_sync(trigger="test", quiet=True)
     assert decision.status == "published", decision.blocked_by
-    voided_now = {r["statement_id"] for r in _truth(pilot_sim, "voided_statements.csv") if r["voided_after_start"] == "true"}
-    assert voided_now, "the simulator voided nothing after start-up: this test proves nothing"
-    landed_then = voided_now & before
-    assert landed_then, "none of the voided targets had been published before"
-    after = {r[0] for r in published_value(bridge_env, "select statement_id from reporting.fct_learning_completion")}
-    assert not (voided_now & after)
-    # they stay in raw (the source said it, once), only the published tables drop them
-    raw = {r[0] for r in published_value(work, "select record_id from raw.xapi__statements")}
-    assert landed_then <= raw
+    truth.voiding_removed_earlier_completions(pilot_sim.truth_dir, truth.duckdb_query(bridge_env),
+                                              truth.duckdb_query(work), before)
     # the people hired since the first sync are published too
-    truth = {row["employee_number"] for row in _truth(pilot_sim, "employees.csv")}
-    published = {r[0] for r in published_value(bridge_env, "select employee_number from reporting.dim_employee")}
-    assert published == truth
+    truth.employees_published(pilot_sim.truth_dir, truth.duckdb_query(bridge_env))
 
 
 def test_a_failing_blocking_check_blocks_publication_and_says_why(

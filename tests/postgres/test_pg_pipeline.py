@@ -19,6 +19,8 @@ import duckdb
 import psycopg2
 import pytest
 
+from tests.e2e import truth
+
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.simulator]
 
 BRIDGE = [sys.executable, "-m", "orchestration.cli"]
@@ -182,6 +184,15 @@ def test_postgres_sync_publishes_the_same_tables_as_duckdb(synced) -> None:
     assert shown and shown.group(1) == run_id
 
 
+def test_what_postgres_published_matches_the_ground_truth(sim, synced) -> None:
+    """The differential checks test_ground_truth.py makes of DuckDB, made of Postgres: people,
+    identity links, title aliases, voided statements, the terminated-but-paid finding, orphans."""
+    url = synced[0]
+    pg = truth.postgres_query(url)
+    [(run_id,)] = pg("select run_id from audit.publication where status = 'published'")
+    truth.all_checks(sim.truth_dir, pg, pg, run_id)
+
+
 def test_hr_reporting_cannot_read_salaries(synced) -> None:
     url, target, _, _ = synced
     admin = psycopg2.connect(url)
@@ -279,6 +290,21 @@ def test_syncs_killed_mid_build_and_mid_publish_leave_the_published_state_and_th
         con.close()
     assert statuses == {"abandoned": 2, "succeeded": 2}  # both killed runs are on record as such
     assert leftovers == 0
+
+
+def test_days_later_voiding_and_new_hires_reach_postgres(sim, synced) -> None:
+    """test_pipeline.py's incremental day, on Postgres: the voiding statements of targets an
+    earlier run published arrive now, and the people hired since are published."""
+    url, _, env, _ = synced
+    pg = truth.postgres_query(url)
+    before = {r[0] for r in pg("select statement_id from reporting.fct_learning_completion")}
+    sim.advance_days(3)
+
+    later = _sync(env)
+
+    assert later.returncode == 0, later.stdout[-3000:] + later.stderr[-3000:]
+    truth.voiding_removed_earlier_completions(sim.truth_dir, pg, pg, before)
+    truth.employees_published(sim.truth_dir, pg)
 
 
 def test_a_blocked_run_leaves_the_published_schemas_and_says_why_in_postgres(sim, synced, tmp_path) -> None:
