@@ -82,7 +82,7 @@ def _fetch_only(feed: str, env: dict) -> tuple[int, int]:
             for stream in mod.STREAMS:
                 for page in list_pages(http, stream, f"api/v1/{stream}", updated_since=None, cursor=None,
                                        limit=cfg.page_size):
-                    records, nbytes = records + len(page.records), nbytes + page.nbytes
+                    records, nbytes = records + page.count, nbytes + page.nbytes
     else:
         for f in payroll.list_files(cfg.inbox):
             data = Path(f.path).read_bytes()
