@@ -42,11 +42,12 @@ demo: $(INSTALLED) $(MANIFEST)
 
 # Two workers: a sync waits on its dbt subprocess and the simulator much of the time,
 # so two modules at once use the second core. --dist loadfile keeps a module (its fixtures,
-# its test order) on one worker.
+# its test order) on one worker; --no-loadscope-reorder hands modules out in collection
+# order, which tests/conftest.py starts with the longest ones.
 TEST_WORKERS ?= 2
 
 test: $(INSTALLED) $(MANIFEST)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 test-fast: $(INSTALLED) $(MANIFEST)
 	$(BIN)/python -m pytest -q -m "not slow"
