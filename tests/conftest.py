@@ -2,9 +2,14 @@
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from orchestration.lib.postgres.connection import PgTarget
 
 for key, value in {
     "DAGSTER_DISABLE_TELEMETRY": "1",
@@ -19,14 +24,42 @@ for key, value in {
 PG_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pg_test_server.sh"
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator["PgTarget"]:
+    """The PostgreSQL server of the session: `BRIDGE_TEST_PG_URL`, or a throwaway cluster that
+    `scripts/pg_test_server.sh start` makes (installing PostgreSQL from apt on a fresh Debian
+    machine), stopped at the end if this session started it."""
+    from orchestration.lib.postgres.connection import parse_warehouse_url
+
+    url = os.environ.get("BRIDGE_TEST_PG_URL")
+    started = False
+    if not url:
+        running = (
+            subprocess.run([str(PG_SCRIPT), "status"], check=False, capture_output=True, text=True).returncode
+            == 0
+        )
+        done = subprocess.run(
+            [str(PG_SCRIPT), "start"], check=False, capture_output=True, text=True, timeout=600
+        )
+        if done.returncode != 0:
+            pytest.fail(f"scripts/pg_test_server.sh start failed: {done.stderr.strip()}")
+        url, started = done.stdout.strip().splitlines()[-1], not running
+    try:
+        yield parse_warehouse_url(url, variable="BRIDGE_TEST_PG_URL")
+    finally:
+        # under pytest-xdist another worker may still use it: the controller stops it (pytest_sessionfinish)
+        if started and not os.environ.get("PYTEST_XDIST_WORKER"):
+            subprocess.run([str(PG_SCRIPT), "stop"], check=False, capture_output=True, timeout=120)
+
+
 def _pg_running() -> bool:
     return subprocess.run([str(PG_SCRIPT), "status"], check=False, capture_output=True).returncode == 0
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """`make test` runs two pytest-xdist workers, one test module per worker (--dist
-    loadfile). Workers share the throwaway PostgreSQL server (tests/postgres/conftest.py
-    leaves it running under xdist); the controller stops it at the end if it was not
+    loadfile). Workers share the throwaway PostgreSQL server (`pg_server` leaves it
+    running under xdist); the controller stops it at the end if it was not
     running before the session."""
     if _is_xdist_controller(config) and not os.environ.get("BRIDGE_TEST_PG_URL"):
         config.stash[_PG_WAS_RUNNING] = _pg_running()

@@ -1,49 +1,19 @@
-"""A PostgreSQL server for tests/postgres: `BRIDGE_TEST_PG_URL`, or a throwaway cluster.
+"""Databases for tests/postgres on the session's PostgreSQL server (`pg_server`, tests/conftest.py).
 
-Without the variable, the session runs `scripts/pg_test_server.sh start` (installing
-PostgreSQL from apt on a fresh Debian machine) and stops it at the end if it started it.
 Every test gets its own database, so raw/audit tables never leak between tests; roles are
 cluster-wide and shared (ensure_roles is idempotent).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg2
 import psycopg2.extensions
 import pytest
 
-from orchestration.lib.postgres.connection import PgTarget, parse_warehouse_url
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pg_test_server.sh"
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgTarget]:
-    url = os.environ.get("BRIDGE_TEST_PG_URL")
-    started = False
-    if not url:
-        running = (
-            subprocess.run([str(SCRIPT), "status"], check=False, capture_output=True, text=True).returncode
-            == 0
-        )
-        done = subprocess.run(
-            [str(SCRIPT), "start"], check=False, capture_output=True, text=True, timeout=600
-        )
-        if done.returncode != 0:
-            pytest.fail(f"scripts/pg_test_server.sh start failed: {done.stderr.strip()}")
-        url, started = done.stdout.strip().splitlines()[-1], not running
-    try:
-        yield parse_warehouse_url(url, variable="BRIDGE_TEST_PG_URL")
-    finally:
-        # under pytest-xdist another worker may still use it: the controller stops it (tests/conftest.py)
-        if started and not os.environ.get("PYTEST_XDIST_WORKER"):
-            subprocess.run([str(SCRIPT), "stop"], check=False, capture_output=True, timeout=120)
+from orchestration.lib.postgres.connection import PgTarget
 
 
 def _admin(target: PgTarget, dbname: str | None = None) -> psycopg2.extensions.connection:
