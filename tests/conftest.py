@@ -3,6 +3,7 @@
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,29 @@ def pg_server() -> Iterator["PgTarget"]:
         # under pytest-xdist another worker may still use it: the controller stops it (pytest_sessionfinish)
         if started and not os.environ.get("PYTEST_XDIST_WORKER"):
             subprocess.run([str(PG_SCRIPT), "stop"], check=False, capture_output=True, timeout=120)
+
+
+@contextmanager
+def scratch_database(server: "PgTarget", prefix: str) -> Iterator["PgTarget"]:
+    """A fresh database on the session's server for one test or module, dropped afterwards
+    (connections forced out), so raw and audit tables never leak between tests."""
+    import uuid
+
+    import psycopg2
+
+    from orchestration.lib.postgres.connection import PgTarget
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(**server.dsn_kwargs())
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'create database "{name}"')
+        yield PgTarget(server.host, server.port, server.user, name, server.password, server.options)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
 
 
 def _pg_running() -> bool:

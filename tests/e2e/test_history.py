@@ -81,22 +81,14 @@ def _expected(truth_csv: Path, start: date) -> dict[str, list[tuple]]:
 def _postgres_history(pg_server, work_db: Path, models: list[str], env: dict[str, str], target_path: Path) -> list[tuple]:
     """The month's raw versions mirrored to a fresh PostgreSQL database (as a Postgres sync does),
     the same models built there by dbt-postgres as the pipeline's writer role."""
-    import uuid
-
     import psycopg2
 
     from orchestration.lib import pg_warehouse
-    from orchestration.lib.postgres.connection import PgTarget
     from orchestration.lib.postgres.roles import WRITER_ROLE
+    from tests.conftest import scratch_database
 
-    name = f"bridge_history_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(**pg_server.dsn_kwargs())
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    target = PgTarget(pg_server.host, pg_server.port, pg_server.user, name, pg_server.password, pg_server.options)
-    url = target.url(with_password=True)
-    try:
+    with scratch_database(pg_server, "bridge_history") as target:
+        url = target.url(with_password=True)
         duck = duckdb.connect(str(work_db), read_only=True)
         try:
             pg_warehouse.mirror_raw(duck, url)
@@ -112,10 +104,6 @@ def _postgres_history(pg_server, work_db: Path, models: list[str], env: dict[str
                 return cur.fetchall()
         finally:
             pg.close()
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
 
 
 def _normalised(rows: list[tuple]) -> list[tuple]:

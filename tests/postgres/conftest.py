@@ -6,7 +6,6 @@ cluster-wide and shared (ensure_roles is idempotent).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import psycopg2
@@ -14,6 +13,7 @@ import psycopg2.extensions
 import pytest
 
 from orchestration.lib.postgres.connection import PgTarget
+from tests.conftest import scratch_database
 
 
 def _admin(target: PgTarget, dbname: str | None = None) -> psycopg2.extensions.connection:
@@ -27,24 +27,9 @@ def _admin(target: PgTarget, dbname: str | None = None) -> psycopg2.extensions.c
 
 @pytest.fixture
 def pg_db(pg_server: PgTarget) -> Iterator[PgTarget]:
-    """A fresh database for one test, dropped afterwards (connections forced out)."""
-    name = f"bridge_test_{uuid.uuid4().hex[:10]}"
-    admin = _admin(pg_server)
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    try:
-        yield PgTarget(
-            host=pg_server.host,
-            port=pg_server.port,
-            user=pg_server.user,
-            dbname=name,
-            password=pg_server.password,
-            options=pg_server.options,
-        )
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
+    """A fresh database for one test, dropped afterwards."""
+    with scratch_database(pg_server, "bridge_test") as db:
+        yield db
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import duckdb
 import psycopg2
 import pytest
 
+from tests.conftest import scratch_database
 from tests.e2e import truth
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.simulator]
@@ -110,30 +111,16 @@ def _duck_tables(path: Path, schema: str) -> dict[str, tuple[int, str]]:
 @pytest.fixture(scope="module")
 def synced(sim, pg_server, tmp_path_factory):
     """One Postgres sync and one DuckDB sync of the same simulator state."""
-    import uuid
-
-    from orchestration.lib.postgres.connection import PgTarget
-
-    name = f"bridge_e2e_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(**pg_server.dsn_kwargs())
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    target = PgTarget(pg_server.host, pg_server.port, pg_server.user, name, pg_server.password, pg_server.options)
-    url = target.url(with_password=True)
-    root = tmp_path_factory.mktemp("pg-e2e")
-    pg_env = _env(sim, url, root / "pg-work")
-    pg = _sync(pg_env)
-    assert pg.returncode == 0, pg.stdout[-3000:] + pg.stderr[-3000:]
-    duck_path = root / "duck" / "bridge.duckdb"
-    duck = _sync(_env(sim, str(duck_path), root / "duck"))
-    assert duck.returncode == 0, duck.stdout[-3000:] + duck.stderr[-3000:]
-    try:
+    with scratch_database(pg_server, "bridge_e2e") as target:
+        url = target.url(with_password=True)
+        root = tmp_path_factory.mktemp("pg-e2e")
+        pg_env = _env(sim, url, root / "pg-work")
+        pg = _sync(pg_env)
+        assert pg.returncode == 0, pg.stdout[-3000:] + pg.stderr[-3000:]
+        duck_path = root / "duck" / "bridge.duckdb"
+        duck = _sync(_env(sim, str(duck_path), root / "duck"))
+        assert duck.returncode == 0, duck.stdout[-3000:] + duck.stderr[-3000:]
         yield url, target, pg_env, duck_path
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
 
 
 def _first_difference(url: str, duck_path: Path, table: str) -> str:
