@@ -4,13 +4,8 @@ tables compared with the DuckDB build of the session, row for row."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import urlparse
 
 import duckdb
 import psycopg2
@@ -18,9 +13,10 @@ import pytest
 import raw_fixture
 from dbt_helpers import copy_project, dbt_env, run_dbt, unexpected_failures
 
+from tests.conftest import scratch_database
+
 pytestmark = pytest.mark.postgres
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pg_test_server.sh"
 PG_TYPES = {"VARCHAR": "text", "JSON": "jsonb", "BOOLEAN": "boolean", "BIGINT": "bigint",
             "TIMESTAMP": "timestamp", "DATE": "date", "INTEGER": "integer"}
 COMPARED = {
@@ -40,52 +36,22 @@ COMPARED = {
 
 
 @pytest.fixture(scope="module")
-def pg_url():
-    url = os.environ.get("BRIDGE_TEST_PG_URL")
-    started = False
-    if not url:
-        if not SCRIPT.exists():
-            pytest.fail("no BRIDGE_TEST_PG_URL and no scripts/pg_test_server.sh")
-        running = subprocess.run([str(SCRIPT), "status"], check=False, capture_output=True, text=True).returncode == 0
-        done = subprocess.run([str(SCRIPT), "start"], check=False, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr
-        url, started = done.stdout.strip().splitlines()[-1], not running
-    yield url
-    if started:
-        subprocess.run([str(SCRIPT), "stop"], check=False, capture_output=True, timeout=120)
-
-
-@pytest.fixture(scope="module")
-def pg_build(pg_url, dbt_build, tmp_path_factory):
-    parts = urlparse(pg_url)
-    conn = {"host": parts.hostname, "port": parts.port or 5432, "user": parts.username or "postgres",
-            "password": parts.password or ""}
-    dbname = f"bridge_dbt_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(dbname=(parts.path or "/postgres").lstrip("/") or "postgres", **conn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{dbname}"')
-    try:
+def pg_build(pg_server, dbt_build, tmp_path_factory):
+    # the session's server (tests/conftest.py), never stopped here: another worker may be using it
+    with scratch_database(pg_server, "bridge_dbt") as target:
         root = tmp_path_factory.mktemp("dbt_pg")
         source = root / "fixture_source.duckdb"
         raw_fixture.build(source)
-        pg = psycopg2.connect(dbname=dbname, **conn)
+        pg = psycopg2.connect(**target.dsn_kwargs())
         pg.autocommit = True
         copy_raw(duckdb.connect(str(source), read_only=True), pg)
         project_dir = copy_project(root / "dbt_project")
-        env = dbt_env(source, project_dir)
-        env.update({"BRIDGE_PG_HOST": conn["host"], "BRIDGE_PG_PORT": str(conn["port"]),
-                    "BRIDGE_PG_USER": conn["user"], "BRIDGE_PG_PASSWORD": conn["password"],
-                    "BRIDGE_PG_DBNAME": dbname})
+        env = {**dbt_env(source, project_dir), **target.dbt_env()}
         done = run_dbt(["build", "--target", "postgres"], project_dir, env)
         failures = unexpected_failures(project_dir / "target")
         assert not failures, f"dbt build on postgres failed ({failures}):\n{done.stdout[-6000:]}"
         yield pg
         pg.close()
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{dbname}" with (force)')
-        admin.close()
 
 
 def copy_raw(src: duckdb.DuckDBPyConnection, pg) -> None:
