@@ -6,10 +6,10 @@ and hashes the records, and appends only new or changed versions. The batch,
 the cursor that describes it (and, for SCIM, the ids it saw) commit in one
 transaction, so a crash at any instant neither skips nor doubles data.
 
-A feed whose pages Python never parses (xAPI) hands over the page texts as
-served instead (`land_pages`): DuckDB picks the records out of each page, and
-the payload is the record as served, minified by DuckDB, keys in served order
-(the other feeds store Python's canonical sorted-key form). Such a feed can also
+A feed whose records Python does not hold (xAPI, LMS, check-ins) hands over the
+page texts as served instead (`land_pages`): DuckDB picks the records out of each
+page, and the payload is the record as served, minified by DuckDB, keys in served
+order (SCIM and payroll store Python's canonical sorted-key form). Such a feed can also
 stage several groups of pages (`stage_pages`, bounded memory per group) and land
 them in one transaction (`land_staged`): a transaction appending at least one
 DuckDB row group (122,880 rows) is written straight to the database file at
