@@ -81,11 +81,10 @@ def _expected(truth_csv: Path, start: date) -> dict[str, list[tuple]]:
 def _postgres_history(pg_server, work_db: Path, models: list[str], env: dict[str, str], target_path: Path) -> list[tuple]:
     """The month's raw versions mirrored to a fresh PostgreSQL database (as a Postgres sync does),
     the same models built there by dbt-postgres as the pipeline's writer role."""
-    import psycopg2
-
     from orchestration.lib import pg_warehouse
     from orchestration.lib.postgres.roles import WRITER_ROLE
     from tests.conftest import scratch_database
+    from tests.e2e import truth
 
     with scratch_database(pg_server, "bridge_history") as target:
         url = target.url(with_password=True)
@@ -96,14 +95,8 @@ def _postgres_history(pg_server, work_db: Path, models: list[str], env: dict[str
             duck.close()
         _dbt(["build", *models, "--target", "postgres"], work_db,
              {**env, **target.dbt_env(), "BRIDGE_PG_ROLE": WRITER_ROLE}, target_path)
-        pg = psycopg2.connect(url)
-        try:
-            with pg.cursor() as cur:
-                cur.execute(f"select employee_number, valid_from, {', '.join(TRACKED)} "
-                            "from reporting.dim_employee_history order by employee_number, valid_from")
-                return cur.fetchall()
-        finally:
-            pg.close()
+        return truth.postgres_query(url)(f"select employee_number, valid_from, {', '.join(TRACKED)} "
+                                         "from reporting.dim_employee_history order by employee_number, valid_from")
 
 
 def _normalised(rows: list[tuple]) -> list[tuple]:

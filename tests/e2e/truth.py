@@ -10,24 +10,18 @@ readers see (`reporting`, `audit`); `work` against the pipeline's own schemas (`
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
+from tests.e2e.conftest import published_value
 
 Query = Callable[..., list[tuple]]
 
 
 def duckdb_query(path: Path) -> Query:
-    def q(sql: str, params: list | None = None) -> list[tuple]:
-        con = duckdb.connect(str(path), read_only=True)
-        try:
-            return con.execute(sql, params or []).fetchall()
-        finally:
-            con.close()
-
-    return q
+    return functools.partial(published_value, path)
 
 
 def postgres_query(url: str) -> Query:
