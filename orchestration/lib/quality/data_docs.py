@@ -15,6 +15,7 @@ inline CSS stays).
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import re
 from collections.abc import Sequence
@@ -100,10 +101,18 @@ def _plain(value: Any) -> Any:
 
 def _render_gx_page(result: Any) -> str:
     from great_expectations.render.renderer import ValidationResultsPageRenderer
-    from great_expectations.render.view import DefaultJinjaPageView
 
     document = ValidationResultsPageRenderer().render(result)
-    return strip_remote_assets(DefaultJinjaPageView().render(document))
+    return strip_remote_assets(_page_view().render(document))
+
+
+@functools.cache
+def _page_view() -> Any:
+    """One view for every page: each view has its own Jinja environment, and a fresh one
+    compiles GX's templates again (about 0.3 s a page)."""
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    return DefaultJinjaPageView()
 
 
 _CSS = """
