@@ -22,7 +22,7 @@ def phase_of(step_key: str) -> str:
         return "extract"
     if step_key == "warehouse_models":
         return "dbt build"
-    if step_key in ("raw_feed_checks", "warehouse_checks"):
+    if step_key == "quality_checks":
         return "checks"
     if "publish" in step_key or step_key.startswith("publication"):
         return "publish"

@@ -31,6 +31,10 @@ CASES = [
     ("headcount_gap", {}, "headcount_by_cost_center_within_tolerance"),
     ("objective_cycle", {}, "objective_cascade_has_no_cycles"),
     ("progress_out_of_range", {}, "expression_is_true_fct_checkin_progress_pct_is_null_or_progress_pct_between_0_and_100"),
+    # a raw-feed check: it runs after dbt has built on the feed, and still holds publish
+    ("new_unknown_field", {"feed": "xapi", "field": "verb", "count": 3,
+                           "value": {"id": "completed", "display": {"en-US": "completed"}}},
+     "xapi__statements__verb_id_is_iri"),
 ]
 
 

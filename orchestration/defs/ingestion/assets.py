@@ -13,7 +13,6 @@ import dagster as dg
 from connectors import sync
 from orchestration.defs.resources import BridgeResource, trigger_of
 from orchestration.lib import pg_warehouse, run_log
-from orchestration.lib.quality import gx_engine
 from orchestration.lib.source_config import SOURCES, STREAMS, bridge_sources
 
 DESCRIPTIONS = {
@@ -47,7 +46,6 @@ def _extract_asset(source: str) -> dg.AssetsDefinition:
     )
     def _extract(context: dg.AssetExecutionContext, bridge: BridgeResource) -> Iterator[dg.MaterializeResult]:
         settings = bridge.settings()
-        gx_engine.warm_up()     # the run's checks need GX; its ~10 s import overlaps the extract
         log = logging.getLogger(f"bridge.connectors.{source}")
         with bridge.work() as con:
             run_log.ensure_started(con, context.run.run_id, trigger_of(context))

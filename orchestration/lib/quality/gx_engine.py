@@ -32,7 +32,7 @@ _gx_state: dict[str, Any] = {}
 
 def warm_up() -> None:
     """Import GX and create its context in a background thread, so that cost overlaps
-    extraction (waiting on sources) instead of delaying the first check. Idempotent; a
+    the dbt build (another process) instead of delaying the first check. Idempotent; a
     failure here is not reported: the first check repeats the work and raises it."""
     if "context" in _gx_state or "warming" in _gx_state:
         return
