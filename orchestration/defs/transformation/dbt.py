@@ -3,6 +3,7 @@
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
@@ -149,8 +150,10 @@ def warehouse_models(
         # Marts build into <schema>__build; publish swaps them in (write-audit-publish).
         pg_warehouse.prepare_run(paths.pg_url)
         args += ["--vars", json.dumps({"publish_suffix": "__build"})]
-    # One target folder per warehouse, kept between runs: dbt's partial-parse cache is only
-    # valid for the profile (the warehouse path) it was made with, and a full parse costs ~10 s.
+    # One target folder per warehouse, kept between runs (artifacts of concurrent warehouses
+    # never mix); a new one starts from the parse `bridge prepare` made, which is valid for
+    # every DuckDB warehouse (see orchestration/lib/dbt_work_file.py): a full parse is ~8 s.
+    _seed_partial_parse(paths.dbt_target)
     invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=paths.dbt_target)
     try:
         yield from invocation.stream()
@@ -164,6 +167,15 @@ def warehouse_models(
         failed = record_dbt_results(con, context.run.run_id, run_results, invocation.manifest)
     if failed:
         context.log.error(f"dbt build: {len(failed)} failing blocking test(s) or model error(s): {failed[:10]}")
+
+
+def _seed_partial_parse(target: Path) -> None:
+    cache = target / "partial_parse.msgpack"
+    prepared = dbt_project.manifest_path.parent / "partial_parse.msgpack"
+    if not cache.exists() and prepared.exists():
+        # dbt still checks it (profile, vars, file checksums) and re-parses what differs
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(prepared, cache)
 
 
 def published_model_keys() -> list[dg.AssetKey]:
