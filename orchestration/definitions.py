@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 for _key, _value in {
     "DAGSTER_DISABLE_TELEMETRY": "1",
@@ -40,6 +42,7 @@ defs = dg.Definitions(
     sensors=[payroll_inbox_sensor, record_failed_run],
     resources={
         "bridge": BridgeResource(),
-        "dbt": BridgeDbtCli(project_dir=dbt_project),
+        # `bridge-dbt` hands each dbt invocation to a dbt started with the run (dbt_prewarm)
+        "dbt": BridgeDbtCli(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "bridge-dbt")),
     },
 )

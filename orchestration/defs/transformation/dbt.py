@@ -21,7 +21,7 @@ from dagster_dbt import (
 from packaging import version
 
 from orchestration.defs.resources import BridgeResource
-from orchestration.lib import pg_warehouse
+from orchestration.lib import dbt_prewarm, pg_warehouse
 from orchestration.lib.crosswalk import land_crosswalk
 from orchestration.lib.dbt_results import record_dbt_results
 from orchestration.lib.quality import gx_engine
@@ -104,6 +104,14 @@ class BridgeDbtCli(DbtCliResource):
 
         return version.parse(__version__)
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        # Resources are set up when the run starts: dbt imports while the sources extract.
+        dbt_prewarm.start(dbt_target(Settings.from_env(require_sources=False)))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        dbt_prewarm.stop()
+
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
         # dagster-dbt opens a dbt adapter in this process (parsing every macro, ~4 s before
         # dbt starts) only for fetch_row_counts/fetch_column_metadata, which we do not call.
@@ -154,7 +162,11 @@ def warehouse_models(
     # never mix); a new one starts from the parse `bridge prepare` made, which is valid for
     # every DuckDB warehouse (see orchestration/lib/dbt_work_file.py): a full parse is ~8 s.
     _seed_partial_parse(paths.dbt_target)
-    invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=paths.dbt_target)
+    os.environ.update(dbt_prewarm.environment())
+    try:
+        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=paths.dbt_target)
+    finally:
+        os.environ.pop(dbt_prewarm.ENV_SOCKET, None)  # the waiting dbt serves one invocation
     try:
         yield from invocation.stream()
     finally:

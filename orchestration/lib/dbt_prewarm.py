@@ -1,0 +1,192 @@
+"""A dbt process started at the beginning of a run, so that importing dbt (~6 s of one core
+here) overlaps extraction instead of delaying the build.
+
+dagster-dbt runs dbt as a subprocess it starts itself (`dbt_executable`). The bridge names
+`bridge-dbt` as that executable: a small launcher that hands its arguments, environment,
+working directory and standard streams (SCM_RIGHTS over a Unix socket) to the waiting
+process, which then *is* dbt for that one invocation, writing its JSON log straight into
+dagster-dbt's pipe. The launcher relays signals to it and exits with its exit code. With no
+waiting process (none started, already used, or dead) the launcher simply execs `dbt`.
+
+One waiting process per run, used once; it exits if its parent goes away.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ENV_SOCKET = "BRIDGE_DBT_PREWARMED"
+_HEADER = struct.Struct("!Q")
+_state: dict[str, object] = {}
+
+
+# ---------------------------------------------------------------- the orchestrating process
+
+def start(adapter: str) -> None:
+    """Start a waiting dbt for this run (idempotent while one is waiting)."""
+    if _waiting():
+        return
+    stop()
+    folder = Path(tempfile.mkdtemp(prefix="bridge-dbt-"))  # 0700; short enough for AF_UNIX
+    path = folder / "dbt.sock"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.lib.dbt_prewarm", str(path), adapter],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    _state.update(proc=proc, path=path, folder=folder)
+
+
+def environment(timeout: float = 60.0) -> dict[str, str]:
+    """What the dbt step adds to dbt's environment: the socket of the waiting dbt. A dbt
+    still importing is waited for (it is ahead of a fresh one); a dead one is not."""
+    deadline = time.monotonic() + timeout
+    while _waiting() and time.monotonic() < deadline:
+        path = _state["path"]
+        if isinstance(path, Path) and path.exists():
+            return {ENV_SOCKET: str(path)}
+        time.sleep(0.05)
+    return {}
+
+
+def stop() -> None:
+    """End a waiting dbt that was not used, and tidy its socket folder."""
+    proc = _state.pop("proc", None)
+    if isinstance(proc, subprocess.Popen) and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    folder = _state.pop("folder", None)
+    _state.pop("path", None)
+    if isinstance(folder, Path):
+        for child in folder.glob("*"):
+            child.unlink(missing_ok=True)
+        folder.rmdir()
+
+
+def _waiting() -> bool:
+    proc = _state.get("proc")
+    return isinstance(proc, subprocess.Popen) and proc.poll() is None
+
+
+# ---------------------------------------------------------------- the launcher (`bridge-dbt`)
+
+def _real_dbt() -> str:
+    return str(Path(sys.executable).parent / "dbt")
+
+
+def launch() -> None:
+    """Entry point of `bridge-dbt`: run this dbt invocation in the waiting process, or exec dbt."""
+    args = sys.argv[1:]
+    path = os.environ.pop(ENV_SOCKET, "")
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        if not path:
+            raise OSError("no waiting dbt")
+        conn.connect(path)
+    except OSError:
+        conn.close()
+        os.execv(_real_dbt(), [_real_dbt(), *args])
+    payload = json.dumps({"argv": args, "env": dict(os.environ), "cwd": os.getcwd()}).encode()
+    conn.sendmsg([_HEADER.pack(len(payload))], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [0, 1, 2]))])
+    conn.sendall(payload)
+    replies = conn.makefile("r", encoding="utf-8")
+    first = replies.readline()
+    if not first:
+        sys.exit(1)
+    pid = json.loads(first)["pid"]
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _frame: _relay(pid, signum))
+    last = replies.readline()
+    sys.exit(json.loads(last)["exit"] if last else 1)
+
+
+def _relay(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+# ---------------------------------------------------------------- the waiting process
+
+def _serve(path: str, adapter: str) -> None:
+    import importlib
+
+    import dbt.cli.main  # noqa: F401  (the point: import while the run extracts)
+
+    try:
+        importlib.import_module(f"dbt.adapters.{adapter}")
+    except ImportError:
+        pass
+    parent = os.getppid()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path + ".binding")
+    server.listen(1)
+    os.rename(path + ".binding", path)  # the path appears only once it accepts
+    server.settimeout(1.0)
+    while True:
+        try:
+            conn, _ = server.accept()
+            break
+        except TimeoutError:
+            if os.getppid() != parent:  # the run's process is gone: nobody will call
+                return
+    server.close()
+    os.unlink(path)  # used once
+    conn.settimeout(None)
+    header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, 3)
+    (size,) = _HEADER.unpack(header)
+    payload = b""
+    while len(payload) < size:
+        chunk = conn.recv(size - len(payload))
+        if not chunk:
+            return
+        payload += chunk
+    request = json.loads(payload)
+    for target, fd in zip((0, 1, 2), fds, strict=True):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.argv = ["dbt", *request["argv"]]
+    conn.sendall((json.dumps({"pid": os.getpid()}) + "\n").encode())
+    code = _run_dbt(request["argv"])
+    conn.sendall((json.dumps({"exit": code}) + "\n").encode())
+    conn.close()
+    os._exit(code)
+
+
+def _run_dbt(argv: list[str]) -> int:
+    """What dbt's console script does: click's main, whose SystemExit carries the code. An
+    uncaught error ends this process with its traceback on dbt's stderr and the launcher,
+    told no code, exits 1, as dbt would."""
+    from dbt.cli.main import cli
+
+    try:
+        cli.main(args=argv, prog_name="dbt")
+        return 0
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], sys.argv[2])

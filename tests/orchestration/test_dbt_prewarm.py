@@ -1,0 +1,86 @@
+"""`bridge-dbt` hands a dbt invocation to the dbt started with the run (orchestration/lib/dbt_prewarm.py),
+or runs dbt itself when none is waiting; either way dbt sees the caller's arguments, environment,
+working directory and streams, and the caller gets dbt's exit code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestration.lib import dbt_prewarm
+
+LAUNCHER = str(Path(sys.executable).parent / "bridge-dbt")
+
+
+def _launch(args: list[str], cwd: Path, extra_env: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DBT_VERSION_CHECK": "false", **extra_env}
+    return subprocess.run([LAUNCHER, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def waiting():
+    dbt_prewarm.start("duckdb")
+    try:
+        env = dbt_prewarm.environment()
+        assert env, "the waiting dbt never came up"
+        yield env
+    finally:
+        dbt_prewarm.stop()
+
+
+def _assert_dbt_debug_ran_as_called(done: subprocess.CompletedProcess, cwd: Path, profiles: Path) -> None:
+    # `dbt debug` in a folder with no project: it fails (exit 1), naming the profiles folder the
+    # caller's environment gave it and the project file it looked for in the caller's cwd
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert str(profiles / "profiles.yml") in done.stdout
+    assert str(cwd / "dbt_project.yml") in done.stdout
+
+
+def test_the_waiting_dbt_runs_the_invocation_as_called(waiting, tmp_path: Path) -> None:
+    socket_path = Path(waiting[dbt_prewarm.ENV_SOCKET])
+    profiles = tmp_path / "profiles-for-this-call"
+    done = _launch(["debug"], tmp_path, {**waiting, "DBT_PROFILES_DIR": str(profiles)})
+    _assert_dbt_debug_ran_as_called(done, tmp_path, profiles)
+    # it was the waiting process that ran it: its socket is used up and it exited with dbt's code
+    assert not socket_path.exists()
+    assert dbt_prewarm._state["proc"].wait(timeout=30) == 1
+
+
+def test_with_no_waiting_dbt_the_launcher_runs_dbt_itself(tmp_path: Path) -> None:
+    profiles = tmp_path / "fallback-profiles"
+    gone = {dbt_prewarm.ENV_SOCKET: str(tmp_path / "no-such.sock")}  # used up, or never started
+    done = _launch(["debug"], tmp_path, {**gone, "DBT_PROFILES_DIR": str(profiles)})
+    _assert_dbt_debug_ran_as_called(done, tmp_path, profiles)
+
+
+def test_a_waiting_dbt_whose_run_died_exits(tmp_path: Path) -> None:
+    """The run's process is killed before dbt is needed: the waiting dbt does not linger."""
+    script = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+        from orchestration.lib import dbt_prewarm
+        dbt_prewarm.start("duckdb")
+        assert dbt_prewarm.environment()
+        print(dbt_prewarm._state["proc"].pid, flush=True)
+        os._exit(0)
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    pid = int(run.stdout.strip())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    assert not _alive(pid), f"the waiting dbt {pid} outlived its run"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # an exited orphan may wait a moment for its new parent to reap it
