@@ -95,7 +95,8 @@ if _manifest_is_stale():
 
 
 class BridgeDbtCli(DbtCliResource):
-    """DbtCliResource without two fixed costs of each call that the bridge does not use."""
+    """DbtCliResource that has dbt imported by the time the build starts (dbt_prewarm), and
+    skips two fixed costs of each call that the bridge does not use."""
 
     @cached_property
     def _cli_version(self) -> version.Version:
