@@ -14,6 +14,7 @@ One waiting process per run, used once; it exits if its parent goes away.
 from __future__ import annotations
 
 import array
+import contextlib
 import json
 import os
 import signal
@@ -72,7 +73,8 @@ def stop() -> None:
     if isinstance(folder, Path):
         for child in folder.glob("*"):
             child.unlink(missing_ok=True)
-        folder.rmdir()
+        with contextlib.suppress(FileNotFoundError):  # a used one removed it itself
+            folder.rmdir()
 
 
 def _waiting() -> bool:
@@ -142,9 +144,10 @@ def _serve(path: str, adapter: str) -> None:
             break
         except TimeoutError:
             if os.getppid() != parent:  # the run's process is gone: nobody will call
+                _remove(path)
                 return
     server.close()
-    os.unlink(path)  # used once
+    _remove(path)  # used once
     conn.settimeout(None)
     header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, 3)
     (size,) = _HEADER.unpack(header)
@@ -167,6 +170,13 @@ def _serve(path: str, adapter: str) -> None:
     conn.sendall((json.dumps({"exit": code}) + "\n").encode())
     conn.close()
     os._exit(code)
+
+
+def _remove(path: str) -> None:
+    """The socket and its private folder (start() made it for this process alone)."""
+    Path(path).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        Path(path).parent.rmdir()
 
 
 def _run_dbt(argv: list[str]) -> int:

@@ -5,6 +5,7 @@ working directory and streams, and the caller gets dbt's exit code."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -67,15 +68,40 @@ def test_a_waiting_dbt_whose_run_died_exits(tmp_path: Path) -> None:
         from orchestration.lib import dbt_prewarm
         dbt_prewarm.start("duckdb")
         assert dbt_prewarm.environment()
-        print(dbt_prewarm._state["proc"].pid, flush=True)
+        print(dbt_prewarm._state["proc"].pid, dbt_prewarm._state["folder"], flush=True)
         os._exit(0)
     """)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
-    pid = int(run.stdout.strip())
+    pid_text, folder = run.stdout.split()
+    pid = int(pid_text)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.2)
     assert not _alive(pid), f"the waiting dbt {pid} outlived its run"
+    assert not Path(folder).exists()  # and took its socket folder with it
+
+
+def test_a_signal_to_the_launcher_reaches_the_dbt_it_handed_over_to(waiting, tmp_path: Path) -> None:
+    """dagster-dbt stops a failed build by terminating the process it started: the launcher."""
+    project = Path(__file__).resolve().parents[2] / "dbt_project"
+    socket_path = Path(waiting[dbt_prewarm.ENV_SOCKET])
+    env = {**os.environ, **waiting, "DBT_VERSION_CHECK": "false", "BRIDGE_WORK_DB": str(tmp_path / "w.duckdb")}
+    # a full parse into a fresh target folder: seconds of work to interrupt
+    launcher = subprocess.Popen(
+        [LAUNCHER, "parse", "--no-partial-parse", "--target-path", str(tmp_path / "target"), "--profiles-dir", str(project)],
+        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while socket_path.exists() and time.monotonic() < deadline:  # handed over once the socket is used up
+            time.sleep(0.05)
+        assert not socket_path.exists(), "the launcher never reached the waiting dbt"
+        time.sleep(0.5)  # the waiting process is now dbt, parsing
+        launcher.terminate()
+        assert launcher.wait(timeout=60) != 0
+        assert dbt_prewarm._state["proc"].wait(timeout=60) == -signal.SIGTERM
+    finally:
+        launcher.kill()
 
 
 def _alive(pid: int) -> bool:
