@@ -24,18 +24,32 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ENV_SOCKET = "BRIDGE_DBT_PREWARMED"
 _HEADER = struct.Struct("!Q")
-_state: dict[str, object] = {}
+
+
+@dataclass
+class Waiting:
+    proc: subprocess.Popen
+    path: Path      # its socket, which appears once it accepts
+    folder: Path    # private to it (0700)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+
+_current: Waiting | None = None
 
 
 # ---------------------------------------------------------------- the orchestrating process
 
 def start(adapter: str) -> None:
     """Start a waiting dbt for this run (idempotent while one is waiting)."""
-    if _waiting():
+    global _current
+    if _current is not None and _current.alive():
         return
     stop()
     folder = Path(tempfile.mkdtemp(prefix="bridge-dbt-"))  # 0700; short enough for AF_UNIX
@@ -44,42 +58,37 @@ def start(adapter: str) -> None:
         [sys.executable, "-m", "orchestration.lib.dbt_prewarm", str(path), adapter],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    _state.update(proc=proc, path=path, folder=folder)
+    _current = Waiting(proc, path, folder)
 
 
 def environment(timeout: float = 60.0) -> dict[str, str]:
     """What the dbt step adds to dbt's environment: the socket of the waiting dbt. A dbt
     still importing is waited for (it is ahead of a fresh one); a dead one is not."""
     deadline = time.monotonic() + timeout
-    while _waiting() and time.monotonic() < deadline:
-        path = _state["path"]
-        if isinstance(path, Path) and path.exists():
-            return {ENV_SOCKET: str(path)}
+    while _current is not None and _current.alive() and time.monotonic() < deadline:
+        if _current.path.exists():
+            return {ENV_SOCKET: str(_current.path)}
         time.sleep(0.05)
     return {}
 
 
 def stop() -> None:
     """End a waiting dbt that was not used, and tidy its socket folder."""
-    proc = _state.pop("proc", None)
-    if isinstance(proc, subprocess.Popen) and proc.poll() is None:
-        proc.terminate()
+    global _current
+    waiting, _current = _current, None
+    if waiting is None:
+        return
+    if waiting.alive():
+        waiting.proc.terminate()
         try:
-            proc.wait(timeout=10)
+            waiting.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
-    folder = _state.pop("folder", None)
-    _state.pop("path", None)
-    if isinstance(folder, Path):
-        for child in folder.glob("*"):
-            child.unlink(missing_ok=True)
-        with contextlib.suppress(FileNotFoundError):  # a used one removed it itself
-            folder.rmdir()
-
-
-def _waiting() -> bool:
-    proc = _state.get("proc")
-    return isinstance(proc, subprocess.Popen) and proc.poll() is None
+            waiting.proc.kill()
+            waiting.proc.wait()
+    for child in waiting.folder.glob("*"):
+        child.unlink(missing_ok=True)
+    with contextlib.suppress(FileNotFoundError):  # a used one removed it itself
+        waiting.folder.rmdir()
 
 
 # ---------------------------------------------------------------- the launcher (`bridge-dbt`)

@@ -50,7 +50,7 @@ def test_the_waiting_dbt_runs_the_invocation_as_called(waiting, tmp_path: Path) 
     _assert_dbt_debug_ran_as_called(done, tmp_path, profiles)
     # it was the waiting process that ran it: its socket is used up and it exited with dbt's code
     assert not socket_path.exists()
-    assert dbt_prewarm._state["proc"].wait(timeout=30) == 1
+    assert dbt_prewarm._current.proc.wait(timeout=30) == 1
 
 
 def test_with_no_waiting_dbt_the_launcher_runs_dbt_itself(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_a_waiting_dbt_whose_run_died_exits(tmp_path: Path) -> None:
         from orchestration.lib import dbt_prewarm
         dbt_prewarm.start("duckdb")
         assert dbt_prewarm.environment()
-        print(dbt_prewarm._state["proc"].pid, dbt_prewarm._state["folder"], flush=True)
+        print(dbt_prewarm._current.proc.pid, dbt_prewarm._current.folder, flush=True)
         os._exit(0)
     """)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
@@ -99,7 +99,7 @@ def test_a_signal_to_the_launcher_reaches_the_dbt_it_handed_over_to(waiting, tmp
         time.sleep(0.5)  # the waiting process is now dbt, parsing
         launcher.terminate()
         assert launcher.wait(timeout=60) != 0
-        assert dbt_prewarm._state["proc"].wait(timeout=60) == -signal.SIGTERM
+        assert dbt_prewarm._current.proc.wait(timeout=60) == -signal.SIGTERM
     finally:
         launcher.kill()
 
