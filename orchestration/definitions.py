@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 for _key, _value in {
     "DAGSTER_DISABLE_TELEMETRY": "1",
@@ -23,12 +21,7 @@ from orchestration.defs.quality.checks import build_checks
 from orchestration.defs.resources import BridgeResource
 from orchestration.defs.schedules import nightly_schedule
 from orchestration.defs.sensors import payroll_inbox_sensor, record_failed_run
-from orchestration.defs.transformation.dbt import (
-    BridgeDbtCli,
-    dbt_project,
-    published_model_keys,
-    warehouse_models,
-)
+from orchestration.defs.transformation.dbt import dbt_resource, published_model_keys, warehouse_models
 
 publish_asset = build_publish_asset(published_model_keys())
 
@@ -42,7 +35,6 @@ defs = dg.Definitions(
     sensors=[payroll_inbox_sensor, record_failed_run],
     resources={
         "bridge": BridgeResource(),
-        # `bridge-dbt` hands each dbt invocation to a dbt started with the run (dbt_prewarm)
-        "dbt": BridgeDbtCli(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "bridge-dbt")),
+        "dbt": dbt_resource(),
     },
 )

@@ -182,6 +182,12 @@ def warehouse_models(
         context.log.error(f"dbt build: {len(failed)} failing blocking test(s) or model error(s): {failed[:10]}")
 
 
+def dbt_resource() -> BridgeDbtCli:
+    """The dbt resource, run through `bridge-dbt`, which hands each invocation to the dbt
+    the resource started with the run (dbt_prewarm)."""
+    return BridgeDbtCli(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "bridge-dbt"))
+
+
 def _seed_partial_parse(target: Path) -> None:
     cache = target / "partial_parse.msgpack"
     prepared = dbt_project.manifest_path.parent / "partial_parse.msgpack"
