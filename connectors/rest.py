@@ -9,9 +9,9 @@ Each page is parsed once, by orjson (~400k records/s here, DuckDB's speed withou
 fixed cost), to check it (`data` a list of objects, every record's id and ISO 8601 updated_at)
 and read its latest updated_at and `next_cursor`; the page texts are then landed as served
 (`DuckDBLander.stage_pages`), committed with their cursor a batch at a time while the next pages
-are fetched, never serialised again by Python. A record's version hash is taken over the record as served: an API serialises the
-same record the same way, and a server that reorders keys costs one identical extra version,
-which staging's latest-version pick absorbs.
+are fetched, never serialised again by Python. A record's version hash is taken over the record
+as served: an API serialises the same record the same way, and a server that reorders keys costs
+one identical extra version, which staging's latest-version pick absorbs.
 """
 from __future__ import annotations
 
