@@ -43,13 +43,16 @@ def _settings(require_sources: bool = True):
 
 def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False) -> tuple[str, Any, Any]:
     """Run the nightly job in this process and close the run in the audit trail."""
-    from orchestration.lib import run_log
+    from orchestration.lib import dbt_prewarm, run_log
     from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
 
     settings = _settings()
     paths = WarehousePaths.for_settings(settings)
     try:
-        with exclusive_sync(paths):
+        # dbt imports (~6 s) while this process imports the code location, not after the
+        # extract (an incremental night's extract is too short to hide it); the run's dbt
+        # resource takes this one over rather than starting another.
+        with exclusive_sync(paths), dbt_prewarm.waiting("postgres" if settings.is_postgres else "duckdb"):
             import dagster as dg
 
             from connectors.landing import ensure_schema

@@ -17,6 +17,7 @@ import array
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,13 +54,40 @@ def start(adapter: str) -> None:
     if _current is not None and _current.alive():
         return
     stop()
-    folder = Path(tempfile.mkdtemp(prefix="bridge-dbt-"))  # 0700; short enough for AF_UNIX
+    _sweep_orphans()
+    # 0700; short enough for AF_UNIX; named by this process so a later run can tell it is stale
+    folder = Path(tempfile.mkdtemp(prefix=f"bridge-dbt-{os.getpid()}-"))
     path = folder / "dbt.sock"
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestration.lib.dbt_prewarm", str(path), adapter],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     _current = Waiting(proc, path, folder)
+
+
+@contextlib.contextmanager
+def waiting(adapter: str) -> Iterator[None]:
+    """A waiting dbt for the block (a run started inside it uses this one)."""
+    start(adapter)
+    try:
+        yield
+    finally:
+        stop()
+
+
+def _sweep_orphans() -> None:
+    """Folders of runs killed outright (SIGKILL takes the waiting dbt with it, so nobody
+    tidied): those whose run process no longer exists."""
+    for folder in Path(tempfile.gettempdir()).glob("bridge-dbt-*-*"):
+        try:
+            pid = int(folder.name.split("-")[2])
+            os.kill(pid, 0)
+        except ValueError:
+            continue
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            continue  # another user's live process
 
 
 def environment(timeout: float = 60.0) -> dict[str, str]:

@@ -5,9 +5,11 @@ working directory and streams, and the caller gets dbt's exit code."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -79,6 +81,25 @@ def test_a_waiting_dbt_whose_run_died_exits(tmp_path: Path) -> None:
         time.sleep(0.2)
     assert not _alive(pid), f"the waiting dbt {pid} outlived its run"
     assert not Path(folder).exists()  # and took its socket folder with it
+
+
+def test_a_run_sweeps_the_socket_folders_of_killed_runs() -> None:
+    """SIGKILL to a run's process group takes its waiting dbt too, and nobody tidies; the next
+    run removes the folders of processes that are gone, and no other."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    tmp = Path(tempfile.gettempdir())
+    stale = Path(tempfile.mkdtemp(prefix=f"bridge-dbt-{gone}-", dir=tmp))
+    (stale / "dbt.sock").write_text("")
+    live = Path(tempfile.mkdtemp(prefix=f"bridge-dbt-{os.getppid()}-", dir=tmp))
+    try:
+        dbt_prewarm.start("duckdb")
+        assert not stale.exists()
+        assert live.exists()
+    finally:
+        dbt_prewarm.stop()
+        shutil.rmtree(live, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def test_a_signal_to_the_launcher_reaches_the_dbt_it_handed_over_to(waiting, tmp_path: Path) -> None:
