@@ -19,7 +19,7 @@ COPY dbt_project ./dbt_project
 COPY workspace.yaml dagster.yaml ./
 
 RUN pip install --no-cache-dir uv \
- && uv pip install --system --no-cache . \
+ && uv pip install --system --no-cache --compile-bytecode . \
  # the dbt manifest is built once at image build, never at import in a step process
  && BRIDGE_WORK_DB=/tmp/parse.duckdb bridge prepare \
  && rm -f /tmp/parse.duckdb

@@ -22,11 +22,14 @@ help:
 	@echo "make dev    the Dagster UI (asset graph, checks, schedule) on http://127.0.0.1:3000"
 	@echo "make docs   build the dbt docs (then: make docs-serve)"
 
-$(INSTALLED): pyproject.toml
+# Bytecode is compiled at install: uv does not by default, and where PYTHONDONTWRITEBYTECODE
+# is set (as on these machines, and in the Dockerfile) every process would otherwise compile
+# Dagster, dbt and GX from source again (GX's import: 15 s -> 6 s here; each dbt call: 3 s).
+$(INSTALLED): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv || true
 	@if [ -x $(BIN)/uv ]; then \
-		$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'; \
+		$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev]'; \
 	else \
 		$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'; \
 	fi
