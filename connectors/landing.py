@@ -51,7 +51,7 @@ _RAW_COLUMNS = """
     source_updated_at varchar,
     is_deleted boolean,
     run_id varchar,
-    batch_seq bigint,
+    batch_seq bigint not null,
     landed_at timestamp"""
 
 _SCHEMA_DDL = [
@@ -126,6 +126,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                 columns = _RAW_COLUMNS.replace("payload json,", f"payload {_PAYLOAD_TYPE[source, stream]},") \
                     if (source, stream) in _PAYLOAD_TYPE else _RAW_COLUMNS
                 con.execute(f"create table if not exists {raw_table(source, stream)} ({columns})")
+    # Warehouses created before batch_seq was declared not null (every batch sets it; a
+    # version without one would sort nowhere in latest_versions): the database enforces it.
+    for (table,) in con.execute(
+        "select table_name from information_schema.columns where table_schema = 'raw' "
+        "and column_name = 'batch_seq' and is_nullable = 'YES'"
+    ).fetchall():
+        con.execute(f"alter table raw.{table} alter column batch_seq set not null")
 
 
 @dataclass(frozen=True)

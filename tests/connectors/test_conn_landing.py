@@ -187,3 +187,23 @@ def test_memory_limit_is_capped_while_landing_then_restored(con):
     con.execute("set memory_limit = '256MB'")
     with lander.memory_limit("512MB"):      # a lower limit is kept
         assert con.execute("select current_setting('memory_limit')").fetchone()[0] == "244.1 MiB"
+
+
+def test_every_version_carries_a_batch_seq_also_in_a_warehouse_from_before() -> None:
+    """batch_seq orders versions, so the raw tables refuse a version without one; a raw table
+    created before that was declared gets the constraint on the next run, its rows kept."""
+    from connectors.landing import ensure_schema
+
+    con = duckdb.connect(":memory:")
+    con.execute("create schema raw")
+    con.execute("""create table raw.lms__users (record_id varchar not null, payload json, record_hash varchar,
+                   source_updated_at varchar, is_deleted boolean, run_id varchar, batch_seq bigint,
+                   landed_at timestamp)""")
+    con.execute("insert into raw.lms__users (record_id, batch_seq) values ('1', 7)")
+    ensure_schema(con)
+    nullable = con.execute("select table_name from information_schema.columns where table_schema = 'raw' "
+                           "and column_name = 'batch_seq' and is_nullable = 'YES'").fetchall()
+    assert nullable == []
+    assert con.execute("select record_id, batch_seq from raw.lms__users").fetchall() == [("1", 7)]
+    with pytest.raises(duckdb.ConstraintException, match="batch_seq"):
+        con.execute("insert into raw.xapi__statements (record_id) values ('s1')")
