@@ -94,10 +94,17 @@ def test_sigkill_at_three_random_points_then_rerun_is_identical(steady, tmp_path
         proc = subprocess.Popen([sys.executable, str(HERE / "sync_child.py"), str(env_file), str(db), f"crash-{n}"],
                                 stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "started"
-        time.sleep(rng.uniform(0.05, 0.7) * duration)
+        # A point in this child's own progress (a rerun resumes, so a delay measured on a whole
+        # sync may fall after it ended): after a random number of finished streams (a full
+        # sync reports 14 or more), then a random part of the next one.
+        for _ in range(rng.randrange(12)):
+            if not proc.stdout.readline().startswith("progress"):
+                break
+        time.sleep(rng.uniform(0.0, 0.05) * duration)
         proc.send_signal(signal.SIGKILL)
         killed += proc.wait() == -signal.SIGKILL
-    assert killed >= 2          # at least two kills landed mid-sync
+        proc.stdout.close()
+    assert killed == 3          # every kill landed mid-sync
     done = subprocess.run([sys.executable, str(HERE / "sync_child.py"), str(env_file), str(db), "final"],
                           capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
