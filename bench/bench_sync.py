@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,14 @@ def _dbt_split(log: Path) -> str:
     except KeyError:
         return "no complete dbt invocation in its log"
     return f"adapter + parse {ready:.1f} s, {nodes:.1f} s running the nodes"
+
+
+def _steps_from_log(log: Path) -> str:
+    """Phases of a run from its Dagster log (the new process's events are not ours to read)."""
+    phases: dict[str, float] = defaultdict(float)
+    for m in re.finditer(r'Finished execution of step "(\w+)" in ([\d.]+)(ms|s)', log.read_text(encoding="utf-8")):
+        phases[phase_of(m.group(1))] += float(m.group(2)) / (1000 if m.group(3) == "ms" else 1)
+    return ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()) or "no steps in its log"
 
 
 def _advance(ready: dict, sim_dir: Path, days: int) -> None:
@@ -110,6 +119,8 @@ def main() -> None:
                               text=True, check=False)
         print(f"bridge sync in a new process (incremental, imports included): {time.monotonic() - t:.1f} s wall, "
               f"exit {done.returncode}")
+        newest = max((work / "warehouse" / "logs").glob("sync-*.log"), key=lambda p: p.stat().st_mtime)
+        print(f"  of which the run: {_steps_from_log(newest)}")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
