@@ -52,7 +52,7 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
         # dbt imports (~6 s) while this process imports the code location, not after the
         # extract (an incremental night's extract is too short to hide it); the run's dbt
         # resource takes this one over rather than starting another.
-        with exclusive_sync(paths), dbt_prewarm.waiting("postgres" if settings.is_postgres else "duckdb"):
+        with exclusive_sync(paths), dbt_prewarm.waiting(settings.dbt_target):
             import dagster as dg
 
             from connectors.landing import ensure_schema

@@ -114,10 +114,7 @@ def stop() -> None:
         except subprocess.TimeoutExpired:
             waiting.proc.kill()
             waiting.proc.wait()
-    for child in waiting.folder.glob("*"):
-        child.unlink(missing_ok=True)
-    with contextlib.suppress(FileNotFoundError):  # a used one removed it itself
-        waiting.folder.rmdir()
+    shutil.rmtree(waiting.folder, ignore_errors=True)  # a used one removed it itself
 
 
 # ---------------------------------------------------------------- the launcher (`bridge-dbt`)

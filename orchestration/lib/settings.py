@@ -73,6 +73,11 @@ class Settings:
     def is_postgres(self) -> bool:
         return self.warehouse.startswith(("postgresql://", "postgres://"))
 
+    @property
+    def dbt_target(self) -> str:
+        """The target in dbt_project/profiles.yml, named after its dbt adapter."""
+        return "postgres" if self.is_postgres else "duckdb"
+
     @classmethod
     def from_env(
         cls,

@@ -54,10 +54,6 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def dbt_target(settings: Settings) -> str:
-    return "postgres" if settings.is_postgres else "duckdb"
-
-
 def _parse_environment() -> None:
     """`dbt parse` renders profiles.yml, which names BRIDGE_WORK_DB; give it a value even
     when the sources are not configured (parsing touches no database)."""
@@ -72,7 +68,7 @@ os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.envir
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
-    target=dbt_target(Settings.from_env(require_sources=False)),
+    target=Settings.from_env(require_sources=False).dbt_target,
 )
 
 
@@ -108,7 +104,7 @@ class BridgeDbtCli(DbtCliResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
         # Resources are set up when the run starts: dbt imports while the sources extract.
-        dbt_prewarm.start(dbt_target(Settings.from_env(require_sources=False)))
+        dbt_prewarm.start(Settings.from_env(require_sources=False).dbt_target)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         dbt_prewarm.stop()
