@@ -1,23 +1,44 @@
 -- Current checkins checkins: latest version per id, deletions dropped.
 with latest as (
     {{ latest_versions(source('raw', 'checkins__checkins')) }}
+),
+
+fields as (
+    select
+        record_id as checkin_id,
+        is_deleted,
+        first_landed_at,
+        landed_at,
+        {{ json_text_columns('payload', {
+            'objective_id': 'objective_id',
+            'employee_email_raw': 'employee_email',
+            'manager_email_raw': 'manager_email',
+            'meeting_date_text': 'meeting_date',
+            'progress_pct_text': 'progress_pct',
+            'confidence': 'confidence',
+            'impediment': 'impediment',
+            'help_requested_text': 'help_requested',
+            'note': 'note',
+            'updated_at_text': 'updated_at',
+        }) }}
+    from latest
 )
 
 select
-    record_id as checkin_id,
-    {{ json_text('payload', 'objective_id') }} as objective_id,
-    {{ normalise_email(json_text('payload', 'employee_email')) }} as employee_email,
-    {{ normalise_email(json_text('payload', 'manager_email')) }} as manager_email,
-    {{ json_text('payload', 'employee_email') }} as employee_email_raw,
-    {{ json_text('payload', 'manager_email') }} as manager_email_raw,
-    {{ iso_date(json_text('payload', 'meeting_date')) }} as meeting_date,
-    {{ dbt.safe_cast(json_text('payload', 'progress_pct'), dbt.type_numeric()) }} as progress_pct,
-    {{ json_text('payload', 'confidence') }} as confidence,
-    {{ json_text('payload', 'impediment') }} as impediment,
-    lower(coalesce({{ json_text('payload', 'help_requested') }}, 'false')) = 'true' as help_requested,
-    {{ json_text('payload', 'note') }} as note,
-    {{ iso_timestamp(json_text('payload', 'updated_at')) }} as updated_at,
+    checkin_id,
+    objective_id,
+    {{ normalise_email('employee_email_raw') }} as employee_email,
+    {{ normalise_email('manager_email_raw') }} as manager_email,
+    employee_email_raw,
+    manager_email_raw,
+    {{ iso_date('meeting_date_text') }} as meeting_date,
+    {{ dbt.safe_cast('progress_pct_text', dbt.type_numeric()) }} as progress_pct,
+    confidence,
+    impediment,
+    lower(coalesce(help_requested_text, 'false')) = 'true' as help_requested,
+    note,
+    {{ iso_timestamp('updated_at_text') }} as updated_at,
     first_landed_at,
     landed_at
-from latest
+from fields
 where not coalesce(is_deleted, false)

@@ -4,28 +4,54 @@ with latest as (
     {{ latest_versions(source('raw', 'xapi__statements')) }}
 ),
 
-parsed as (
+fields as (
     select
         record_id as statement_id,
         first_landed_at,
         landed_at,
-        {{ json_text('payload', ['actor', 'objectType']) }} as actor_object_type,
-        {{ json_text('payload', ['actor', 'mbox']) }} as actor_mbox_raw,
-        {{ json_text('payload', ['actor', 'mbox_sha1sum']) }} as actor_mbox_sha1sum_raw,
-        trim({{ json_text('payload', ['actor', 'account', 'homePage']) }}) as actor_account_homepage,
-        trim({{ json_text('payload', ['actor', 'account', 'name']) }}) as actor_account_name,
-        {{ json_text('payload', ['actor', 'openid']) }} as actor_openid,
-        {{ json_text('payload', ['verb', 'id']) }} as verb_id,
-        {{ json_text('payload', ['object', 'objectType']) }} as object_type,
-        {{ json_text('payload', ['object', 'id']) }} as object_id,
-        {{ json_text('payload', ['result', 'success']) }} as success_text,
-        {{ json_text('payload', ['result', 'completion']) }} as completion_text,
-        {{ dbt.safe_cast(json_text('payload', ['result', 'score', 'scaled']), dbt.type_numeric()) }} as score_scaled,
-        {{ json_text('payload', ['result', 'duration']) }} as result_duration,
-        {{ iso_timestamp(json_text('payload', 'timestamp')) }} as statement_timestamp,
-        {{ iso_timestamp(json_text('payload', 'stored')) }} as stored_at_payload,
-        {{ iso_timestamp('source_updated_at') }} as stored_at_source
+        source_updated_at,
+        {{ json_text_columns('payload', {
+            'actor_object_type': ['actor', 'objectType'],
+            'actor_mbox_raw': ['actor', 'mbox'],
+            'actor_mbox_sha1sum_raw': ['actor', 'mbox_sha1sum'],
+            'actor_account_homepage_raw': ['actor', 'account', 'homePage'],
+            'actor_account_name_raw': ['actor', 'account', 'name'],
+            'actor_openid': ['actor', 'openid'],
+            'verb_id': ['verb', 'id'],
+            'object_type': ['object', 'objectType'],
+            'object_id': ['object', 'id'],
+            'success_text': ['result', 'success'],
+            'completion_text': ['result', 'completion'],
+            'score_scaled_text': ['result', 'score', 'scaled'],
+            'result_duration': ['result', 'duration'],
+            'timestamp_text': 'timestamp',
+            'stored_text': 'stored',
+        }) }}
     from latest
+),
+
+parsed as (
+    select
+        statement_id,
+        first_landed_at,
+        landed_at,
+        actor_object_type,
+        actor_mbox_raw,
+        actor_mbox_sha1sum_raw,
+        trim(actor_account_homepage_raw) as actor_account_homepage,
+        trim(actor_account_name_raw) as actor_account_name,
+        actor_openid,
+        verb_id,
+        object_type,
+        object_id,
+        success_text,
+        completion_text,
+        {{ dbt.safe_cast('score_scaled_text', dbt.type_numeric()) }} as score_scaled,
+        result_duration,
+        {{ iso_timestamp('timestamp_text') }} as statement_timestamp,
+        {{ iso_timestamp('stored_text') }} as stored_at_payload,
+        {{ iso_timestamp('source_updated_at') }} as stored_at_source
+    from fields
 )
 
 select
