@@ -24,7 +24,7 @@ from orchestration.defs.resources import BridgeResource
 from orchestration.lib import dbt_prewarm, pg_warehouse
 from orchestration.lib.crosswalk import land_crosswalk
 from orchestration.lib.dbt_results import record_dbt_results
-from orchestration.lib.quality import gx_engine
+from orchestration.lib.quality import early, gx_engine
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehousePaths
 
@@ -136,12 +136,13 @@ translator = BridgeDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 def warehouse_models(
     context: dg.AssetExecutionContext, dbt: BridgeDbtCli, bridge: BridgeResource
 ) -> Iterator[Any]:
-    # The checks after this step need GX: its import (~10 s of one core) runs on this
-    # process's idle core while dbt works in its own process.
+    # The checks after this step need GX: its import (~5 s of one core) and the raw feeds'
+    # suites run on this process's idle core while dbt works in its own process.
     gx_engine.warm_up()
     settings = bridge.settings()
     os.environ.update(dbt_environment(settings))
     with bridge.work() as con:
+        early.start(con, context.run.run_id, early.raw_suite_names())
         rows = land_crosswalk(con, settings.title_crosswalk)
     if settings.title_crosswalk:
         context.log.info(f"job-title crosswalk from {settings.title_crosswalk}: {rows} rows")

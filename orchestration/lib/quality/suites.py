@@ -15,7 +15,9 @@ database, and ``run_suite`` builds one ephemeral GX context per process.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
@@ -37,8 +39,8 @@ from orchestration.lib.quality.suite_model import (
     unique,
 )
 
-__all__ = ["SUITES", "Suite", "SuiteRun", "check_specs", "run_suite", "run_suite_detailed", "run_suites",
-           "suites_for_table"]
+__all__ = ["SUITES", "Suite", "SuiteFrames", "SuiteRun", "check_specs", "read_suite", "run_suite",
+           "run_suite_detailed", "run_suites", "suites_for_table", "validate_suite"]
 
 # A raw stream that received nothing for this long gets a warn-level freshness finding.
 RAW_MAX_AGE_HOURS = 36.0
@@ -425,27 +427,53 @@ def run_suites(con: duckdb.DuckDBPyConnection, names: Iterable[str] | None = Non
 
 def run_suite_detailed(con: duckdb.DuckDBPyConnection, suite_name: str, *,
                        now: datetime | None = None) -> SuiteRun:
+    return validate_suite(read_suite(con, suite_name, now=now))
+
+
+@dataclass
+class SuiteFrames:
+    """A suite's frames as read from the database, each a pandas frame or the reason it
+    could not be read: what validation needs, without the database."""
+
+    suite: Suite
+    frames: list[tuple[int, Frame, Any]] = field(default_factory=list)  # (index, frame, df)
+    unread: list[tuple[int, Frame, str]] = field(default_factory=list)  # (index, frame, observed problem)
+
+
+def read_suite(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: datetime | None = None) -> SuiteFrames:
     suite = _suite(suite_name)
     now_utc = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-    run = SuiteRun(suite.name, suite.target_table, [])
+    read = SuiteFrames(suite)
     for index, frame in enumerate(suite.frames):
-        specs = [CheckSpec(e.check_name, suite.target_table, e.severity, e.description) for e in frame.expects]
         missing = [t for t in frame.tables if not table_exists(con, t)]
         if missing:
-            observed = f"missing table: {', '.join(missing)}"
-            run.outcomes += [failed(s, observed) for s in specs]
+            read.unread.append((index, frame, f"missing table: {', '.join(missing)}"))
             continue
         try:
-            df = con.sql(frame.sql.replace("{now}", now_utc.isoformat(sep=" "))).df()
+            read.frames.append((index, frame, con.sql(frame.sql.replace("{now}", now_utc.isoformat(sep=" "))).df()))
         except duckdb.Error as exc:
-            observed = f"query failed: {error_text(exc)}"
-            run.outcomes += [failed(s, observed) for s in specs]
-            continue
+            read.unread.append((index, frame, f"query failed: {error_text(exc)}"))
+    return read
+
+
+def validate_suite(read: SuiteFrames) -> SuiteRun:
+    """Exactly one outcome per spec, in spec order; never raises for bad data."""
+    suite = read.suite
+    run = SuiteRun(suite.name, suite.target_table, [])
+    by_frame: dict[int, list[CheckOutcome]] = {}
+    for index, frame, observed in read.unread:
+        by_frame[index] = [failed(s, observed) for s in _frame_specs(suite, frame)]
+    for index, frame, df in read.frames:
         try:
             outcomes, gx_result = validate_frame(suite, index, frame, df)
         except Exception as exc:  # noqa: BLE001 - the contract is an outcome per spec, never a crash
-            run.outcomes += [failed(s, f"validation failed: {error_text(exc)}") for s in specs]
+            by_frame[index] = [failed(s, f"validation failed: {error_text(exc)}") for s in _frame_specs(suite, frame)]
             continue
-        run.outcomes += outcomes
+        by_frame[index] = outcomes
         run.gx_results.append(gx_result)
+    run.outcomes = [o for index in sorted(by_frame) for o in by_frame[index]]
     return run
+
+
+def _frame_specs(suite: Suite, frame: Frame) -> list[CheckSpec]:
+    return [CheckSpec(e.check_name, suite.target_table, e.severity, e.description) for e in frame.expects]
