@@ -28,7 +28,7 @@ def raw_suite_names() -> list[str]:
 def start(con: duckdb.DuckDBPyConnection, run_id: str, names: Sequence[str], *, now: datetime | None = None) -> None:
     """Read the suites' frames now; validate them on a background thread."""
     global _pending
-    read = [suites.read_suite(con, name, now=now) for name in names]
+    read = [suites.read_suite(con, name, now=now, arrow=True) for name in names]
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx-raw-suites")
     try:
         future = pool.submit(lambda: {r.suite.name: suites.validate_suite(r) for r in read})
