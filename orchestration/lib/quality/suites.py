@@ -432,12 +432,11 @@ def run_suite_detailed(con: duckdb.DuckDBPyConnection, suite_name: str, *,
 
 @dataclass
 class SuiteFrames:
-    """A suite's frames as read from the database, each a pandas frame or the reason it
-    could not be read: what validation needs, without the database."""
+    """A suite's frames as read from the database, in suite order: each a pandas or Arrow
+    frame, or the reason it could not be read. What validation needs, without the database."""
 
     suite: Suite
-    frames: list[tuple[int, Frame, Any]] = field(default_factory=list)  # (index, frame, pandas or Arrow)
-    unread: list[tuple[int, Frame, str]] = field(default_factory=list)  # (index, frame, observed problem)
+    frames: list[tuple[int, Frame, Any, str | None]] = field(default_factory=list)  # (index, frame, data, problem)
 
 
 def read_suite(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: datetime | None = None,
@@ -451,13 +450,13 @@ def read_suite(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: datetime
     for index, frame in enumerate(suite.frames):
         missing = [t for t in frame.tables if not table_exists(con, t)]
         if missing:
-            read.unread.append((index, frame, f"missing table: {', '.join(missing)}"))
+            read.frames.append((index, frame, None, f"missing table: {', '.join(missing)}"))
             continue
         try:
             result = con.sql(frame.sql.replace("{now}", now_utc.isoformat(sep=" ")))
-            read.frames.append((index, frame, result.to_arrow_table() if arrow else result.df()))
+            read.frames.append((index, frame, result.to_arrow_table() if arrow else result.df(), None))
         except duckdb.Error as exc:
-            read.unread.append((index, frame, f"query failed: {error_text(exc)}"))
+            read.frames.append((index, frame, None, f"query failed: {error_text(exc)}"))
     return read
 
 
@@ -465,18 +464,18 @@ def validate_suite(read: SuiteFrames) -> SuiteRun:
     """Exactly one outcome per spec, in spec order; never raises for bad data."""
     suite = read.suite
     run = SuiteRun(suite.name, suite.target_table, [])
-    by_frame: dict[int, list[CheckOutcome]] = {}
-    for index, frame, observed in read.unread:
-        by_frame[index] = [failed(s, observed) for s in _frame_specs(suite, frame)]
-    for index, frame, data in read.frames:
+    for index, frame, data, problem in read.frames:
+        specs = [CheckSpec(e.check_name, suite.target_table, e.severity, e.description) for e in frame.expects]
+        if problem is not None:
+            run.outcomes += [failed(s, problem) for s in specs]
+            continue
         try:
             outcomes, gx_result = validate_frame(suite, index, frame, _pandas(data))
         except Exception as exc:  # noqa: BLE001 - the contract is an outcome per spec, never a crash
-            by_frame[index] = [failed(s, f"validation failed: {error_text(exc)}") for s in _frame_specs(suite, frame)]
+            run.outcomes += [failed(s, f"validation failed: {error_text(exc)}") for s in specs]
             continue
-        by_frame[index] = outcomes
+        run.outcomes += outcomes
         run.gx_results.append(gx_result)
-    run.outcomes = [o for index in sorted(by_frame) for o in by_frame[index]]
     return run
 
 
@@ -487,6 +486,3 @@ def _pandas(data: Any) -> Any:
     with duckdb.connect() as memory:
         return memory.from_arrow(data).df()
 
-
-def _frame_specs(suite: Suite, frame: Frame) -> list[CheckSpec]:
-    return [CheckSpec(e.check_name, suite.target_table, e.severity, e.description) for e in frame.expects]
