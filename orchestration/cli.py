@@ -44,7 +44,7 @@ def _settings(require_sources: bool = True):
 
 def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False) -> tuple[str, Any, Any]:
     """Run the nightly job in this process and close the run in the audit trail."""
-    from orchestration.lib import dbt_prewarm, run_log
+    from orchestration.lib import dagster_instance, dbt_prewarm, run_log
     from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
 
     settings = _settings()
@@ -54,13 +54,11 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
         # extract (an incremental night's extract is too short to hide it); the run's dbt
         # resource takes this one over rather than starting another.
         with exclusive_sync(paths), dbt_prewarm.waiting(settings.dbt_target):
-            import dagster as dg
-
             from connectors.landing import ensure_schema
             from orchestration.definitions import defs
 
             job = defs.resolve_job_def("nightly_sync")
-            instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+            instance = dagster_instance.for_sync()
             # Dagster's and dbt's step-by-step output goes to a log file beside the
             # warehouse; the terminal gets the summary (`--verbose` streams it instead).
             log_dir = paths.work.parent / "logs"
