@@ -10,7 +10,14 @@ import duckdb
 import pytest
 from dq_fixtures import EMAILS, NOW, SALARIES
 
-from orchestration.lib.quality.suites import SUITES, SuiteRun, check_specs, run_suite, suites_for_table
+from orchestration.lib.quality.suites import (
+    SUITES,
+    SuiteRun,
+    check_specs,
+    run_suite,
+    run_suite_detailed,
+    suites_for_table,
+)
 
 
 def test_check_specs_need_neither_gx_nor_a_database() -> None:
@@ -137,6 +144,24 @@ def test_bad_data_fails_exactly_the_matching_checks(case: str,
     failed = {o.check_name: (o.unexpected_count, o.sample_keys) for o in outcomes if not o.success}
     assert failed == expected
     assert len(outcomes) == len(check_specs(suite))
+
+
+def test_only_failing_expectations_are_validated_again_for_their_rows(
+        clean_db: Callable[[], duckdb.DuckDBPyConnection]) -> None:
+    con = clean_db()
+    con.execute(BAD_DATA["duplicate_employee"][0])
+    run = run_suite_detailed(con, "reporting__dim_employee", now=NOW)
+    results = [r for gx_result in run.gx_results for r in gx_result.results]
+    failing = [r for r in results if not r.success]
+    passing = [r for r in results if r.success]
+    assert [r.expectation_config.meta["check_name"] for r in failing] == ["dim_employee__employee_number_unique"]
+    # the failure carries the rows its sample keys come from; a pass has its counts, not rows
+    assert failing[0].result["partial_unexpected_index_list"] and failing[0].result["unexpected_count"] == 2
+    assert passing and all("partial_unexpected_index_list" not in r.result for r in passing)
+    assert all(r.result["unexpected_count"] == 0 for r in passing if "unexpected_count" in r.result)
+    # one result per expectation, the re-validated one in place of its first
+    assert sorted(r.expectation_config.meta["check_name"] for r in results) == sorted(
+        e.check_name for frame in SUITES["reporting__dim_employee"].frames for e in frame.expects)
 
 
 def test_stale_feed_is_a_warning_with_the_observed_age(clean_db: Callable[[], duckdb.DuckDBPyConnection]) -> None:
