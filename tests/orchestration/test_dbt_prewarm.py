@@ -131,3 +131,47 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # an exited orphan may wait a moment for its new parent to reap it
+
+
+def test_the_warm_up_stops_for_a_waiting_caller_and_at_a_failing_step(tmp_path: Path) -> None:
+    import socket
+
+    ran: list[int] = []
+    steps = [lambda: ran.append(1), lambda: ran.append(2)]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(tmp_path / "s"))
+        server.listen(1)
+        assert dbt_prewarm.warm_up(server, steps) == 2 and ran == [1, 2]
+
+        def broken() -> None:
+            raise RuntimeError("a dbt upgrade renamed something")
+
+        ran.clear()
+        assert dbt_prewarm.warm_up(server, [steps[0], broken, steps[1]]) == 1 and ran == [1]
+
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as caller:
+            caller.connect(str(tmp_path / "s"))  # pending: the build is waiting for dbt
+            ran.clear()
+            assert dbt_prewarm.warm_up(server, steps) == 0 and ran == []
+
+
+def test_every_warm_up_step_works_on_this_dbt_and_the_prepared_project(tmp_path: Path) -> None:
+    # in a new process, as the waiting dbt runs them: nothing of dbt built yet
+    code = textwrap.dedent(f"""
+        import socket
+        import dbt.cli.main
+        from dbt_common.dataclass_schema import dbtClassMixin
+        from orchestration.lib import dbt_prewarm
+
+        assert dbt_prewarm.PREPARED_PARSE.exists(), dbt_prewarm.PREPARED_PARSE
+        steps = dbt_prewarm._warm_ups("duckdb")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind({str(tmp_path / "s")!r})
+        server.listen(1)
+        print(dbt_prewarm.warm_up(server, steps), len(steps), dbtClassMixin.json_schema.cache_info().currsize)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    ran, steps, schemas = map(int, done.stdout.split())
+    assert ran == steps == 6 and schemas == 5
