@@ -1,7 +1,7 @@
 """Running one frame through Great Expectations and turning its result into outcomes.
 
 One ephemeral GX context per process, created on first use (importing GX alone takes
-~15 s). Expectation suites are validated directly on a pandas batch, not registered
+~5 s here). Expectation suites are validated directly on a pandas batch, not registered
 as validation definitions: registering re-serialises the whole context config each time.
 """
 
