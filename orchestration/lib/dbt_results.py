@@ -13,10 +13,7 @@ from typing import Any
 
 import duckdb
 
-DQ_COLUMNS = (
-    "run_id, check_name, target_table, severity, success, observed_value, "
-    "unexpected_count, sample_keys, evaluated_at, engine"
-)
+from orchestration.lib.quality.audit_rows import insert_dq_rows
 
 
 def _target_of(test_node: Mapping[str, Any], nodes: Mapping[str, Any]) -> str:
@@ -60,7 +57,7 @@ def record_dbt_results(
             rows.append((run_id, name, target, "blocking", False, status, 0, "[]", now, "dbt"))
             blocking_failed.append(name)
     if rows:
-        con.executemany(f"insert into audit.dq_result ({DQ_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)", rows)
+        insert_dq_rows(con, rows)
     return blocking_failed
 
 

@@ -52,30 +52,27 @@ def write_dq_results(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: Sequ
     stamp = (evaluated_at or datetime.now(UTC))
     if stamp.tzinfo is not None:
         stamp = stamp.astimezone(UTC).replace(tzinfo=None)
-    table = pa.table({
-        "run_id": [run_id] * len(outcomes),
-        "check_name": [o.check_name for o in outcomes],
-        "target_table": [o.target_table for o in outcomes],
-        "severity": [o.severity for o in outcomes],
-        "success": [bool(o.success) for o in outcomes],
-        "observed_value": [_text(o.observed_value) for o in outcomes],
-        "unexpected_count": [int(o.unexpected_count) for o in outcomes],
-        # Re-sanitised here too: an outcome built by hand must not leak an address either.
-        "sample_keys": [json.dumps([safe_key(k) for k in o.sample_keys[:MAX_SAMPLE_KEYS]]) for o in outcomes],
-        "evaluated_at": [stamp] * len(outcomes),
-        "engine": [o.engine for o in outcomes],
-    }, schema=_SCHEMA)
+    insert_dq_rows(con, [
+        (run_id, o.check_name, o.target_table, o.severity, bool(o.success), _text(o.observed_value),
+         int(o.unexpected_count),
+         # Re-sanitised here too: an outcome built by hand must not leak an address either.
+         json.dumps([safe_key(k) for k in o.sample_keys[:MAX_SAMPLE_KEYS]]), stamp, o.engine)
+        for o in outcomes
+    ])
+    return len(outcomes)
+
+
+def insert_dq_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple]) -> None:
+    """Append rows (in DQ_RESULT_DDL's column order) as one Arrow batch: DuckDB's
+    executemany runs one insert per row (2-4 ms each here)."""
+    table = pa.Table.from_arrays([pa.array(column, type=field.type) for column, field in
+                                  zip(zip(*rows, strict=True), _SCHEMA, strict=True)], schema=_SCHEMA)
     con.register("_bridge_dq_rows", table)
     try:
-        con.execute(
-            "insert into audit.dq_result (run_id, check_name, target_table, severity, success, observed_value, "
-            "unexpected_count, sample_keys, evaluated_at, engine) "
-            "select run_id, check_name, target_table, severity, success, observed_value, unexpected_count, "
-            "sample_keys, evaluated_at, engine from _bridge_dq_rows"
-        )
+        con.execute(f"insert into audit.dq_result ({', '.join(_SCHEMA.names)}) "
+                    f"select {', '.join(_SCHEMA.names)} from _bridge_dq_rows")
     finally:
         con.unregister("_bridge_dq_rows")
-    return len(outcomes)
 
 
 def _text(value: str | float | None) -> str | None:
