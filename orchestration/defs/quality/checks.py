@@ -25,15 +25,11 @@ def asset_key_for(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
 
 
-def _on_raw(table: str) -> bool:
-    return table.startswith("raw.")
-
-
 def _check_spec(spec: CheckSpec) -> dg.AssetCheckSpec:
     # A blocking check on a raw feed cannot be blocking to Dagster: that would make dbt wait
     # for this step, which runs after dbt. Its failure holds `publish` all the same, which
     # refuses to run on any blocking failure recorded in audit.dq_result for the run.
-    on_raw = _on_raw(spec.target_table)
+    on_raw = suites.on_raw(spec.target_table)
     return dg.AssetCheckSpec(
         name=spec.check_name,
         asset=asset_key_for(spec.target_table),
@@ -119,5 +115,5 @@ def _recorded_outcomes(con, run_id: str, exclude: set[str]) -> list[CheckOutcome
 def build_checks(known_assets: set[dg.AssetKey]) -> list[dg.AssetChecksDefinition]:
     """Checks for every suite whose target is an asset of this code location."""
     names = [n for n, s in suites.SUITES.items() if asset_key_for(s.target_table) in known_assets]
-    raw = [n for n in names if _on_raw(suites.SUITES[n].target_table)]
+    raw = [n for n in names if suites.on_raw(suites.SUITES[n].target_table)]
     return [_quality_checks(raw, [n for n in names if n not in raw])]

@@ -22,7 +22,7 @@ _pending: tuple[str, Future[dict[str, suites.SuiteRun]]] | None = None
 
 
 def raw_suite_names() -> list[str]:
-    return [name for name, suite in suites.SUITES.items() if suite.target_table.startswith("raw.")]
+    return [name for name, suite in suites.SUITES.items() if suites.on_raw(suite.target_table)]
 
 
 def start(con: duckdb.DuckDBPyConnection, run_id: str, names: Sequence[str], *, now: datetime | None = None) -> None:

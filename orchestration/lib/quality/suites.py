@@ -39,7 +39,7 @@ from orchestration.lib.quality.suite_model import (
     unique,
 )
 
-__all__ = ["SUITES", "Suite", "SuiteFrames", "SuiteRun", "check_specs", "read_suite", "run_suite",
+__all__ = ["SUITES", "Suite", "SuiteFrames", "SuiteRun", "check_specs", "on_raw", "read_suite", "run_suite",
            "run_suite_detailed", "run_suites", "suites_for_table", "validate_suite"]
 
 # A raw stream that received nothing for this long gets a warn-level freshness finding.
@@ -397,6 +397,11 @@ def check_specs(suite_name: str | None = None) -> list[CheckSpec]:
     if suite_name is not None:
         return _suite(suite_name).specs()
     return [spec for suite in SUITES.values() for spec in suite.specs()]
+
+
+def on_raw(table: str) -> bool:
+    """A raw feed's table: final once extraction ends, before dbt builds on it."""
+    return table.startswith("raw.")
 
 
 def suites_for_table(table: str) -> list[str]:
