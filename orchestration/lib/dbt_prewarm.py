@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV_SOCKET = "BRIDGE_DBT_PREWARMED"
-# The parse `bridge prepare` made: its classes are those of every warehouse's build.
+# The parse `bridge prepare` made (dbt's target folder of the project): a new warehouse's
+# build starts from it, and its classes are those every build reads and writes.
 PREPARED_PARSE = Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "partial_parse.msgpack"
 _HEADER = struct.Struct("!Q")
 

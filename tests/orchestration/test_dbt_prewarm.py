@@ -175,3 +175,9 @@ def test_every_warm_up_step_works_on_this_dbt_and_the_prepared_project(tmp_path:
     assert done.returncode == 0, done.stderr
     ran, steps, schemas = map(int, done.stdout.split())
     assert ran == steps == 6 and schemas == 5
+
+
+def test_the_prepared_parse_is_where_dbt_project_puts_it() -> None:
+    from orchestration.defs.transformation.dbt import dbt_project
+
+    assert dbt_prewarm.PREPARED_PARSE == dbt_project.manifest_path.parent / "partial_parse.msgpack"

@@ -187,11 +187,10 @@ def dbt_resource() -> BridgeDbtCli:
 
 def _seed_partial_parse(target: Path) -> None:
     cache = target / "partial_parse.msgpack"
-    prepared = dbt_project.manifest_path.parent / "partial_parse.msgpack"
-    if not cache.exists() and prepared.exists():
+    if not cache.exists() and dbt_prewarm.PREPARED_PARSE.exists():
         # dbt still checks it (profile, vars, file checksums) and re-parses what differs
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(prepared, cache)
+        shutil.copyfile(dbt_prewarm.PREPARED_PARSE, cache)
 
 
 def published_model_keys() -> list[dg.AssetKey]:
