@@ -56,8 +56,7 @@ def record_dbt_results(
             target = f"{node.get('schema', '')}.{node.get('name', uid)}"
             rows.append((run_id, name, target, "blocking", False, status, 0, "[]", now, "dbt"))
             blocking_failed.append(name)
-    if rows:
-        insert_dq_rows(con, rows)
+    insert_dq_rows(con, rows)
     return blocking_failed
 
 

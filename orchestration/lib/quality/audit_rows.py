@@ -65,6 +65,8 @@ def write_dq_results(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: Sequ
 def insert_dq_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple]) -> None:
     """Append rows (in DQ_RESULT_DDL's column order) as one Arrow batch: DuckDB's
     executemany runs one insert per row (2-4 ms each here)."""
+    if not rows:
+        return
     table = pa.Table.from_arrays([pa.array(column, type=field.type) for column, field in
                                   zip(zip(*rows, strict=True), _SCHEMA, strict=True)], schema=_SCHEMA)
     con.register("_bridge_dq_rows", table)
