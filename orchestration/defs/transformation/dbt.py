@@ -1,6 +1,7 @@
 """dbt models as Dagster assets, dbt tests as asset checks (dagster-dbt)."""
 
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -11,6 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from packaging import version
+
+from orchestration.lib.dagster_dbt_import import import_dagster_dbt
+
+import_dagster_dbt()  # before any other import of it: this process need not import dbt-core
+
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -18,7 +25,6 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
-from packaging import version
 
 from orchestration.defs.resources import BridgeResource
 from orchestration.lib import dbt_prewarm, pg_warehouse
@@ -96,10 +102,9 @@ class BridgeDbtCli(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        # not `dbt --version`, which asks PyPI for a newer release (no network beyond loopback)
-        from dbt.version import __version__
-
-        return version.parse(__version__)
+        # not `dbt --version`, which asks PyPI for a newer release (no network beyond
+        # loopback), nor dbt.version, which imports dbt-core into this process
+        return version.parse(importlib.metadata.version("dbt-core"))
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
