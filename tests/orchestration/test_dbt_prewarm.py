@@ -4,7 +4,9 @@ working directory and streams, and the caller gets dbt's exit code."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -181,3 +183,58 @@ def test_the_prepared_parse_is_where_dbt_project_puts_it() -> None:
     from orchestration.defs.transformation.dbt import dbt_project
 
     assert dbt_prewarm.PREPARED_PARSE == dbt_project.manifest_path.parent / "partial_parse.msgpack"
+
+
+def test_every_variable_the_dbt_project_reads_reaches_dbt() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    read: set[str] = set()
+    for path in (repo / "dbt_project").rglob("*"):
+        if path.suffix in (".sql", ".yml") and "target" not in path.parts:
+            read |= set(re.findall(r"env_var\(\s*['\"](\w+)['\"]", path.read_text(encoding="utf-8")))
+    plugin = (repo / "orchestration" / "lib" / "dbt_work_file.py").read_text(encoding="utf-8")
+    read |= set(re.findall(r"environ(?:\.get\(|\[)\s*['\"](\w+)['\"]", plugin))
+    assert {"BRIDGE_WORK_DB", "BRIDGE_AS_OF", "BRIDGE_PG_PASSWORD", "LRS_ACCOUNT_HOMEPAGE"} <= read
+    assert set(dbt_prewarm.dbt_visible(dict.fromkeys(read, "x"))) == read
+
+
+SHOW_ENV_PROJECT = {
+    "dbt_project.yml": "name: envcheck\nversion: '1.0'\nconfig-version: 2\nprofile: envcheck\nmacro-paths: [macros]\n",
+    "profiles.yml": "envcheck:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: ':memory:'\n",
+    "macros/show_env.sql": (
+        "{% macro show_env(names) %}{% for n in names %}"
+        "{{ log('ENV ' ~ n ~ '=' ~ env_var(n, 'absent'), info=True) }}{% endfor %}{% endmacro %}"
+    ),
+}
+
+
+@pytest.mark.parametrize("handed_over", [True, False], ids=["waiting-dbt", "launcher-execs-dbt"])
+def test_dbt_gets_its_own_variables_and_not_the_sources_secrets(handed_over: bool, tmp_path: Path) -> None:
+    for name, text in SHOW_ENV_PROJECT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    given = {
+        "HRIS_SCIM_TOKEN": "secret-token-marker", "LMS_CLIENT_SECRET": "secret-client-marker",
+        "BRIDGE_WAREHOUSE": "postgresql://u:secret-pw-marker@127.0.0.1/w",
+        "BRIDGE_WORK_DB": "/w/bridge.work.duckdb", "BRIDGE_PG_PASSWORD": "pg-pw",
+        "DBT_ENV_CUSTOM_ENV_TEAM": "people-analytics", "LRS_ACCOUNT_HOMEPAGE": "https://lrs.example",
+    }
+    args = json.dumps({"names": sorted(given)})
+    call = ["run-operation", "show_env", "--args", args, "--profiles-dir", str(tmp_path), "--target-path", str(tmp_path / "t")]
+    if handed_over:
+        dbt_prewarm.start("duckdb")
+        try:
+            env = dbt_prewarm.environment()
+            assert env, "the waiting dbt never came up"
+            done = _launch(call, tmp_path, {**given, **env})
+            assert not Path(env[dbt_prewarm.ENV_SOCKET]).exists()  # the waiting dbt ran it
+        finally:
+            dbt_prewarm.stop()
+    else:
+        done = _launch(call, tmp_path, {**given, dbt_prewarm.ENV_SOCKET: str(tmp_path / "none.sock")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = dict(re.findall(r"ENV (\w+)=(\S+)", done.stdout))
+    assert seen == {
+        "HRIS_SCIM_TOKEN": "absent", "LMS_CLIENT_SECRET": "absent", "BRIDGE_WAREHOUSE": "absent",
+        "BRIDGE_WORK_DB": "/w/bridge.work.duckdb", "BRIDGE_PG_PASSWORD": "pg-pw",
+        "DBT_ENV_CUSTOM_ENV_TEAM": "people-analytics", "LRS_ACCOUNT_HOMEPAGE": "https://lrs.example",
+    }
