@@ -35,24 +35,17 @@ def phase_of(step_key: str) -> str:
     return "other"
 
 
-def _dbt_split(log: Path) -> str:
-    """dbt's own phases of its last invocation, from its JSON log: starting up (adapter and
-    parse; the import happened earlier, in the process waiting for the run) and the nodes."""
-    stamps: dict[str, datetime] = {}
-    for line in log.read_text(encoding="utf-8").splitlines():
-        try:
-            info = json.loads(line)["info"]
-        except (ValueError, KeyError):
-            continue
-        if info["name"] == "MainReportVersion":
-            stamps = {}
-        stamps[info["name"]] = datetime.fromisoformat(info["ts"])
+def _dbt_split(run_results: Path) -> str:
+    """dbt's own phases of its last invocation, from its run_results.json: starting up (adapter
+    and parse; the import happened earlier, in the process waiting for the run) and the nodes."""
     try:
-        ready = (stamps["ConcurrencyLine"] - stamps["MainReportVersion"]).total_seconds()
-        nodes = (stamps["FinishedRunningStats"] - stamps["ConcurrencyLine"]).total_seconds()
-    except KeyError:
-        return "no complete dbt invocation in its log"
-    return f"adapter + parse {ready:.1f} s, {nodes:.1f} s running the nodes"
+        results = json.loads(run_results.read_text(encoding="utf-8"))
+        meta = results["metadata"]
+        total = (datetime.fromisoformat(meta["generated_at"]) - datetime.fromisoformat(meta["invocation_started_at"]))
+    except (OSError, ValueError, KeyError):
+        return "no complete dbt invocation in its run_results.json"
+    nodes = results["elapsed_time"]
+    return f"adapter + parse {total.total_seconds() - nodes:.1f} s, {nodes:.1f} s running the nodes"
 
 
 def _steps_from_log(log: Path) -> str:
@@ -110,7 +103,7 @@ def main() -> None:
                 if phase in phases:
                     print(f"  {phase:<10} {phases[phase]:6.1f} s   ({', '.join(steps[phase])})")
             print(f"  overhead   {wall - sum(phases.values()):6.1f} s (run set-up, audit, finish)")
-            print(f"  within dbt build: {_dbt_split(work / 'warehouse' / '.bridge.dbt_target' / 'dbt.log')}")
+            print(f"  within dbt build: {_dbt_split(work / 'warehouse' / '.bridge.dbt_target' / 'run_results.json')}")
         # What a scheduler sees each night: a new process, which imports the code location
         # (Dagster, dagster-dbt, the manifest) and Great Expectations again.
         _advance(ready, work / "sim", args.days)

@@ -46,8 +46,10 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_VERSION_CHECK": "false",
         "DO_NOT_TRACK": "1",
-        # dbt.log otherwise repeats every event at debug level (megabytes of JSON per run)
-        "DBT_LOG_LEVEL_FILE": "info",
+        # No dbt.log: dagster-dbt repeats each of dbt's lines in the run's own log (Dagster's
+        # event log; logs/sync-*.log), and a second JSON rendering of every event costs ~1 s
+        # of a build's Python. An operator can set it (e.g. to debug) to have one again.
+        "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "none"),
     }
     if settings.as_of:
         env["BRIDGE_AS_OF"] = settings.as_of.isoformat()
