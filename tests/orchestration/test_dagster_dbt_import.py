@@ -99,3 +99,28 @@ def test_dbt_core_stays_importable_after_dagster_dbt_is_loaded() -> None:
                           timeout=180, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().startswith("1.")
+
+
+def test_the_manifest_is_prepared_without_a_dbt_adapter_in_this_process(tmp_path: Path) -> None:
+    """dagster-dbt's stock preparer would try to open an adapter here, where dbt-core is not
+    imported, and log a traceback; the bridge's parses through BridgeDbtCli."""
+    import shutil
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    code = textwrap.dedent(f"""
+        import logging, sys
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        from orchestration.defs.transformation.dbt import BridgeDbtProjectPreparer
+        from dagster_dbt import DbtProject, compat
+        assert compat.DBT_PYTHON_VERSION is None
+        project = DbtProject(project_dir={str(project)!r}, profiles_dir={str(project)!r}, target="duckdb")
+        BridgeDbtProjectPreparer().prepare(project)
+        print(project.manifest_path.exists(), sorted(m for m in sys.modules if m.startswith("dbt."))[:3])
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[:2] == ["True", "[]"]
+    assert "Running dbt command" in done.stderr  # dagster-dbt's own log is on, and says nothing worse
+    assert "error was encountered" not in done.stderr and "Traceback" not in done.stderr

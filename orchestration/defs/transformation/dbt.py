@@ -19,6 +19,7 @@ from orchestration.lib.dagster_dbt_import import import_dagster_dbt
 import_dagster_dbt()  # before any other import of it: this process need not import dbt-core
 
 from dagster_dbt import (
+    DagsterDbtProjectPreparer,
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
@@ -70,6 +71,39 @@ def _parse_environment() -> None:
         os.environ.setdefault(key, value)
 
 
+class BridgeDbtCli(DbtCliResource):
+    """DbtCliResource that has dbt imported by the time the build starts (dbt_prewarm), and
+    skips two fixed costs of each call that the bridge does not use."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        # not `dbt --version`, which asks PyPI for a newer release (no network beyond
+        # loopback), nor dbt.version, which imports dbt-core into this process
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        # Resources are set up when the run starts: dbt imports while the sources extract.
+        dbt_prewarm.start(Settings.from_env(require_sources=False).dbt_target)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        dbt_prewarm.stop()
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
+        # dagster-dbt opens a dbt adapter in this process (parsing every macro, ~4 s before
+        # dbt starts) only for fetch_row_counts/fetch_column_metadata, which we do not call.
+        return None
+
+
+class BridgeDbtProjectPreparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer (`dbt parse`), run through BridgeDbtCli: the stock resource
+    would try to open a dbt adapter in this process, where dbt-core is not imported."""
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        BridgeDbtCli(project_dir=project).cli(self._prepare_project_cli_args, target_path=project.target_path).wait()
+        self._invalidate_seeds_in_partial_parse(project)
+
+
 _parse_environment()
 # dbt runs as a subprocess: find the `dbt` installed beside this interpreter (the venv's).
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -93,33 +127,10 @@ def _manifest_is_stale() -> bool:
 
 
 # The manifest is built once (`make` runs `bridge prepare`), not at every import.
-dbt_project.prepare_if_dev()
+_preparer = BridgeDbtProjectPreparer()
+_preparer.prepare_if_dev(dbt_project)
 if _manifest_is_stale():
-    dbt_project.preparer.prepare(dbt_project)
-
-
-class BridgeDbtCli(DbtCliResource):
-    """DbtCliResource that has dbt imported by the time the build starts (dbt_prewarm), and
-    skips two fixed costs of each call that the bridge does not use."""
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        # not `dbt --version`, which asks PyPI for a newer release (no network beyond
-        # loopback), nor dbt.version, which imports dbt-core into this process
-        return version.parse(importlib.metadata.version("dbt-core"))
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        super().setup_for_execution(context)
-        # Resources are set up when the run starts: dbt imports while the sources extract.
-        dbt_prewarm.start(Settings.from_env(require_sources=False).dbt_target)
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        dbt_prewarm.stop()
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
-        # dagster-dbt opens a dbt adapter in this process (parsing every macro, ~4 s before
-        # dbt starts) only for fetch_row_counts/fetch_column_metadata, which we do not call.
-        return None
+    _preparer.prepare(dbt_project)
 
 
 class BridgeDbtTranslator(DagsterDbtTranslator):
