@@ -159,11 +159,6 @@ def warehouse_models(
     gx_engine.warm_up()
     settings = bridge.settings()
     os.environ.update(dbt_environment(settings))
-    with bridge.work() as con:
-        early.start(con, context.run.run_id, early.raw_suite_names())
-        rows = land_crosswalk(con, settings.title_crosswalk)
-    if settings.title_crosswalk:
-        context.log.info(f"job-title crosswalk from {settings.title_crosswalk}: {rows} rows")
     # Failing tests must not raise mid-stream: their results are recorded for the audit
     # trail first; Dagster then blocks everything downstream of a failed blocking test.
     # Unit tests prove the SQL, not the night's data: CI runs them (tests/dbt), a nightly
@@ -178,16 +173,24 @@ def warehouse_models(
     # never mix); a new one starts from the parse `bridge prepare` made, which is valid for
     # every DuckDB warehouse (see orchestration/lib/dbt_work_file.py): a full parse is ~8 s.
     _seed_partial_parse(paths.dbt_target)
-    os.environ.update(dbt_prewarm.environment())
+    invocation = None
     try:
-        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=paths.dbt_target)
-    finally:
-        os.environ.pop(dbt_prewarm.ENV_SOCKET, None)  # the waiting dbt serves one invocation
-    try:
+        with bridge.work() as con:
+            rows = land_crosswalk(con, settings.title_crosswalk)
+            os.environ.update(dbt_prewarm.environment())
+            try:
+                invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=paths.dbt_target)
+            finally:
+                os.environ.pop(dbt_prewarm.ENV_SOCKET, None)  # the waiting dbt serves one invocation
+            # dbt starts up (adapter, parse: ~1 s) while this connection reads the raw feeds'
+            # frames; it attaches the work file once this one lets go (dbt_work_file).
+            early.start(con, context.run.run_id, early.raw_suite_names())
+        if settings.title_crosswalk:
+            context.log.info(f"job-title crosswalk from {settings.title_crosswalk}: {rows} rows")
         yield from invocation.stream()
     finally:
         # Never leave dbt running (and holding the DuckDB write lock) if this step fails.
-        if invocation.process.poll() is None:
+        if invocation is not None and invocation.process.poll() is None:
             invocation.process.terminate()
             invocation.process.wait(timeout=30)
     run_results = invocation.get_artifact("run_results.json")

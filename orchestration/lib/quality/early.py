@@ -2,9 +2,9 @@
 
 The raw tables are final once the extract steps end, yet the checks step used to validate
 them after the dbt build, on a core that the build leaves mostly idle (dbt's Python holds
-one core; its DuckDB queries rarely need both). The dbt step reads their frames before it
-starts dbt (whose process then holds the DuckDB file) and hands them to a background
-thread; the checks step takes the results, and runs any suite it does not find here.
+one core; its DuckDB queries rarely need both). The dbt step reads their frames while dbt
+starts up (dbt then attaches the DuckDB file, once the step lets go of it) and hands them
+to a background thread; the checks step takes the results, and runs any suite it does not find here.
 One run at a time per process (Dagster's in-process executor), so one slot.
 """
 
