@@ -46,6 +46,13 @@ class HeldConnectionEventLog(InMemoryEventLogStorage):
             self._tables[table_name] = super().has_table(table_name)
         return self._tables[table_name]
 
+    def _has_asset_key_col_on_connection(self, conn: db.Connection, column_name: str) -> bool:
+        # asked (a PRAGMA table_info) for every asset event stored and asset record read
+        key = f"asset_keys.{column_name}"
+        if key not in self._tables:
+            self._tables[key] = super()._has_asset_key_col_on_connection(conn, column_name)
+        return self._tables[key]
+
 
 def ephemeral() -> dg.DagsterInstance:
     """As `DagsterInstance.ephemeral()`, with HeldConnectionEventLog."""

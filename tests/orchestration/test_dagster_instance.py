@@ -33,8 +33,10 @@ def test_a_run_is_stored_and_read_back_without_opening_a_connection_per_statemen
     instance = dagster_instance.ephemeral()
     storage = instance.event_log_storage
     JOB.execute_in_process(instance=instance)  # a first run: which tables exist is cached
-    connects = []
+    connects, pragmas = [], []
     db.event.listen(storage._engine, "connect", lambda *args: connects.append(args))
+    db.event.listen(storage._held_conn, "before_cursor_execute",
+                    lambda conn, cursor, sql, *rest: pragmas.append(sql) if sql.startswith("PRAGMA") else None)
     result = JOB.execute_in_process(instance=instance)
 
     assert result.success
@@ -50,6 +52,7 @@ def test_a_run_is_stored_and_read_back_without_opening_a_connection_per_statemen
     types = [e.dagster_event.event_type_value for e in instance.all_logs(result.run_id) if e.dagster_event]
     assert {"ASSET_CHECK_EVALUATION_PLANNED", "ASSET_MATERIALIZATION", "STEP_SUCCESS"} <= set(types)
     assert connects == []  # the stock in-memory log opens one per statement
+    assert pragmas == []  # nor asks for the schema it made, once per asset event
 
 
 def test_statements_run_with_foreign_keys_and_roll_back_on_error():
