@@ -154,9 +154,6 @@ translator = BridgeDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 def warehouse_models(
     context: dg.AssetExecutionContext, dbt: BridgeDbtCli, bridge: BridgeResource
 ) -> Iterator[Any]:
-    # The checks after this step need GX: its import (~5 s of one core) and the raw feeds'
-    # suites run on this process's idle core while dbt works in its own process.
-    gx_engine.warm_up()
     settings = bridge.settings()
     os.environ.update(dbt_environment(settings))
     # Failing tests must not raise mid-stream: their results are recorded for the audit
@@ -185,6 +182,9 @@ def warehouse_models(
             # dbt starts up (adapter, parse: ~1 s) while this connection reads the raw feeds'
             # frames; it attaches the work file once this one lets go (dbt_work_file).
             early.start(con, context.run.run_id, early.raw_suite_names())
+        # The checks after this step need GX: its import (~5 s of one core) runs while dbt
+        # works in its own process; started only now, it does not slow (GIL) what dbt waits for.
+        gx_engine.warm_up()
         if settings.title_crosswalk:
             context.log.info(f"job-title crosswalk from {settings.title_crosswalk}: {rows} rows")
         yield from invocation.stream()
