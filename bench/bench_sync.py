@@ -36,8 +36,9 @@ def phase_of(step_key: str) -> str:
 
 
 def _dbt_split(run_results: Path) -> str:
-    """dbt's own phases of its last invocation, from its run_results.json: starting up (adapter
-    and parse; the import happened earlier, in the process waiting for the run) and the nodes."""
+    """dbt's own phases of its last invocation, from its run_results.json: the nodes, and the
+    rest of the invocation (adapter, parse, writing artifacts; the import happened earlier,
+    in the process waiting for the run)."""
     try:
         results = json.loads(run_results.read_text(encoding="utf-8"))
         meta = results["metadata"]
@@ -45,7 +46,7 @@ def _dbt_split(run_results: Path) -> str:
     except (OSError, ValueError, KeyError):
         return "no complete dbt invocation in its run_results.json"
     nodes = results["elapsed_time"]
-    return f"adapter + parse {total.total_seconds() - nodes:.1f} s, {nodes:.1f} s running the nodes"
+    return f"start-up and artifacts {total.total_seconds() - nodes:.1f} s, {nodes:.1f} s running the nodes"
 
 
 def _steps_from_log(log: Path) -> str:
