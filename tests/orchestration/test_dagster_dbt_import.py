@@ -7,6 +7,7 @@ Each case runs in a new process: which mode dagster-dbt is in is fixed at its im
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -104,8 +105,6 @@ def test_dbt_core_stays_importable_after_dagster_dbt_is_loaded() -> None:
 def test_the_manifest_is_prepared_without_a_dbt_adapter_in_this_process(tmp_path: Path) -> None:
     """dagster-dbt's stock preparer would try to open an adapter here, where dbt-core is not
     imported, and log a traceback; the bridge's parses through BridgeDbtCli."""
-    import shutil
-
     project = tmp_path / "dbt_project"
     shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
     code = textwrap.dedent(f"""
