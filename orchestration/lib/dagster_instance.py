@@ -29,7 +29,7 @@ class HeldConnectionEventLog(InMemoryEventLogStorage):
 
     def __init__(self, inst_data=None, preload=None):
         super().__init__(inst_data=inst_data, preload=preload)
-        self._tables: dict[str, bool] = {}
+        self._schema_facts: dict[str, bool] = {}  # has_table and asset_keys columns, once
         # once per connection (a PRAGMA inside a transaction is ignored)
         self._held_conn.execute(db.text("PRAGMA foreign_keys=ON;")).close()
         self._held_conn.commit()
@@ -42,16 +42,16 @@ class HeldConnectionEventLog(InMemoryEventLogStorage):
     def has_table(self, table_name: str) -> bool:
         # the schema is created once, in __init__, and never altered (asked from inside
         # _connect too, so through a connection of its own: the lock is not reentrant)
-        if table_name not in self._tables:
-            self._tables[table_name] = super().has_table(table_name)
-        return self._tables[table_name]
+        if table_name not in self._schema_facts:
+            self._schema_facts[table_name] = super().has_table(table_name)
+        return self._schema_facts[table_name]
 
     def _has_asset_key_col_on_connection(self, conn: db.Connection, column_name: str) -> bool:
         # asked (a PRAGMA table_info) for every asset event stored and asset record read
         key = f"asset_keys.{column_name}"
-        if key not in self._tables:
-            self._tables[key] = super()._has_asset_key_col_on_connection(conn, column_name)
-        return self._tables[key]
+        if key not in self._schema_facts:
+            self._schema_facts[key] = super()._has_asset_key_col_on_connection(conn, column_name)
+        return self._schema_facts[key]
 
 
 def ephemeral() -> dg.DagsterInstance:
