@@ -186,6 +186,9 @@ def _serve(path: str, adapter: str) -> None:
 
     import dbt.cli.main  # noqa: F401  (the point: import while the run extracts)
 
+    from orchestration.lib import dbt_event_gate
+
+    dbt_event_gate.install()
     try:
         importlib.import_module(f"dbt.adapters.{adapter}")
     except ImportError:

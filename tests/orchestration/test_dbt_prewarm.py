@@ -64,6 +64,18 @@ def test_with_no_waiting_dbt_the_launcher_runs_dbt_itself(tmp_path: Path) -> Non
     _assert_dbt_debug_ran_as_called(done, tmp_path, profiles)
 
 
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_the_waiting_dbt_logs_at_the_level_it_is_asked_for(waiting, level: str, tmp_path: Path) -> None:
+    """It gates the debug events no logger keeps (dbt_event_gate): asked for them, it writes them."""
+    done = _launch(["--log-format", "json", "--log-level", level, "debug"], tmp_path,
+                   {**waiting, "DBT_PROFILES_DIR": str(tmp_path)})
+    events = [json.loads(line)["info"] for line in done.stdout.splitlines() if line.startswith("{")]
+    assert dbt_prewarm._current.proc.wait(timeout=30) == 1  # the waiting dbt ran it
+    assert {"MainReportVersion", "DebugCmdResult"} <= {e["name"] for e in events}
+    debug = [e["name"] for e in events if e["level"] == "debug"]
+    assert ("MainReportArgs" in debug) if level == "debug" else not debug
+
+
 def test_a_waiting_dbt_whose_run_died_exits(tmp_path: Path) -> None:
     """The run's process is killed before dbt is needed: the waiting dbt does not linger."""
     script = textwrap.dedent(f"""
