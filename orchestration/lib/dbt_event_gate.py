@@ -37,9 +37,10 @@ def install() -> None:
     build, get, set_ = BaseEvent.__init__, BaseEvent.__getattr__, BaseEvent.__setattr__
 
     def built(event: BaseEvent) -> None:
-        pending = event.__dict__.pop(_PENDING, None)
-        if pending is not None:
+        pending = event.__dict__.get(_PENDING)
+        if pending is not None:  # dropped only once built: a second reader meanwhile builds it too
             build(event, *pending[0], **pending[1])
+            event.__dict__.pop(_PENDING, None)
 
     @functools.wraps(build)
     def init(self: BaseEvent, *args: Any, **kwargs: Any) -> None:
