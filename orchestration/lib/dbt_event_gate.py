@@ -13,7 +13,9 @@ dbt's: `--log-level debug` or DBT_LOG_LEVEL_FILE=debug get every debug line as b
 dbtRunner callback hears every event, and info, warnings and errors are never touched.
 
 Installed only in the dbt process the bridge runs (dbt_prewarm), never in the orchestrating
-one; dbt-core is pinned (<1.12) to the dbt-common whose EventManager and BaseEvent this wraps.
+one. It wraps dbt-common's EventManager and BaseEvent: tests/orchestration/test_dbt_event_gate.py
+compares what loggers and listeners get with stock dbt's, and a dbt-common whose names it
+cannot find (install() raises before it changes anything) runs as shipped.
 """
 
 from __future__ import annotations

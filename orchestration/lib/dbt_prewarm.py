@@ -188,7 +188,8 @@ def _serve(path: str, adapter: str) -> None:
 
     from orchestration.lib import dbt_event_gate
 
-    dbt_event_gate.install()
+    with contextlib.suppress(Exception):  # an optimisation: a dbt-common it does not fit runs as shipped
+        dbt_event_gate.install()
     try:
         importlib.import_module(f"dbt.adapters.{adapter}")
     except ImportError:
