@@ -220,7 +220,9 @@ SHOW_ENV_PROJECT = {
 
 
 @pytest.mark.parametrize("handed_over", [True, False], ids=["waiting-dbt", "launcher-execs-dbt"])
-def test_dbt_gets_its_own_variables_and_not_the_sources_secrets(handed_over: bool, tmp_path: Path) -> None:
+def test_dbt_gets_its_own_variables_and_not_the_sources_secrets(
+    handed_over: bool, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     for name, text in SHOW_ENV_PROJECT.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
@@ -233,14 +235,9 @@ def test_dbt_gets_its_own_variables_and_not_the_sources_secrets(handed_over: boo
     args = json.dumps({"names": sorted(given)})
     call = ["run-operation", "show_env", "--args", args, "--profiles-dir", str(tmp_path), "--target-path", str(tmp_path / "t")]
     if handed_over:
-        dbt_prewarm.start("duckdb")
-        try:
-            env = dbt_prewarm.environment()
-            assert env, "the waiting dbt never came up"
-            done = _launch(call, tmp_path, {**given, **env})
-            assert not Path(env[dbt_prewarm.ENV_SOCKET]).exists()  # the waiting dbt ran it
-        finally:
-            dbt_prewarm.stop()
+        env = request.getfixturevalue("waiting")
+        done = _launch(call, tmp_path, {**given, **env})
+        assert not Path(env[dbt_prewarm.ENV_SOCKET]).exists()  # the waiting dbt ran it
     else:
         done = _launch(call, tmp_path, {**given, dbt_prewarm.ENV_SOCKET: str(tmp_path / "none.sock")})
     assert done.returncode == 0, done.stdout + done.stderr
