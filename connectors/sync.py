@@ -81,7 +81,7 @@ def extract_source(con: duckdb.DuckDBPyConnection, source: str, config: SourceCo
     if source == "hris":
         audits = scim.extract(lander, config, run_id, as_of, log)
     elif source == "xapi":
-        audits = xapi.extract(lander, config, run_id, log)
+        audits = xapi.extract(lander, config, run_id, log, as_of)
     elif source == "lms":
         audits = lms.extract(lander, config, run_id, log, streams or lms.STREAMS)
     elif source == "checkins":
