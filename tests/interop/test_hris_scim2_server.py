@@ -7,7 +7,13 @@ be what the server holds.
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -17,9 +23,13 @@ import requests
 
 from connectors.config import HttpSettings, ScimConfig
 from connectors.sync import extract_source
+from orchestration.lib.extract_findings import ABSENCE_CHECK, record_extract_findings
+from orchestration.lib.settings import SOURCE_VARIABLES, Settings
+from orchestration.lib.source_config import bridge_sources
 from tests.third_party import scim2_server
 
 LOG = logging.getLogger("test.interop.scim")
+REPO = Path(__file__).resolve().parents[2]
 TOKEN = "interop-scim-Tok3n"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -90,26 +100,53 @@ def person(i: int, manager_id: str | None) -> dict:
 
 
 def landed(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-    import json
     rows = con.execute("""select record_id, payload from raw.hris__users
                           qualify row_number() over (partition by record_id order by batch_seq desc) = 1
                               and not is_deleted""").fetchall()
     return {rid: json.loads(payload) for rid, payload in rows}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    with scim2_server(tmp_path_factory.mktemp("scim2-server"), token=TOKEN, service_provider_config=SPC) as url:
+@pytest.fixture
+def server(tmp_path: Path):
+    with scim2_server(tmp_path / "scim2-server", token=TOKEN, service_provider_config=SPC) as url:
         yield url
+
+
+def populate(scim: Scim, people: int = PEOPLE) -> list[dict]:
+    """Managers first: the director, four managers reporting to them, then staff under the managers."""
+    created = [scim.post(person(0, None))]
+    for i in range(1, 5):
+        created.append(scim.post(person(i, created[0]["id"])))
+    for i in range(5, people):
+        created.append(scim.post(person(i, created[1 + i % 4]["id"])))
+    return created
+
+
+def staged_users(work: Path, tmp: Path) -> dict[str, tuple]:
+    """stg_hris__users built by the project's own dbt models on the landed raw layer."""
+    project = tmp / "dbt_project"
+    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    env = {**os.environ, "BRIDGE_WORK_DB": str(work), "BRIDGE_AS_OF": "2026-06-30",
+           "DBT_PROFILES_DIR": str(project), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+    done = subprocess.run([str(Path(sys.executable).with_name("dbt")), "run", "--select", "+stg_hris__users",
+                           "--project-dir", str(project)], cwd=project, env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    con = duckdb.connect(str(work), read_only=True)
+    try:
+        schema = con.execute("select table_schema from information_schema.tables "
+                             "where table_name = 'stg_hris__users'").fetchone()[0]
+        rows = con.execute(f"""select scim_id, employee_number_raw, source_title, department, manager_scim_id,
+                                      employment_type, location, is_scim_active
+                               from {schema}.stg_hris__users""").fetchall()
+    finally:
+        con.close()
+    return {r[0]: r[1:] for r in rows}
 
 
 def test_full_then_incremental_pull_lands_what_the_server_holds(server: str, tmp_path: Path) -> None:
     scim = Scim(server)
-    created = [scim.post(person(0, None))]                         # the director first: managers before reports
-    for i in range(1, 5):
-        created.append(scim.post(person(i, created[0]["id"])))
-    for i in range(5, PEOPLE):
-        created.append(scim.post(person(i, created[1 + i % 4]["id"])))
+    created = populate(scim)
     config = ScimConfig(base_url=server, token=TOKEN, http=HTTP)      # page_size 200 > maxResults 7
 
     con = duckdb.connect(str(tmp_path / "work.duckdb"))
@@ -134,4 +171,68 @@ def test_full_then_incremental_pull_lands_what_the_server_holds(server: str, tmp
     server_now = scim.all_users()
     assert landed(con) == server_now
     assert landed(con)[created[9]["id"]][ENT]["employeeNumber"] == "00909"     # opaque: leading zeros kept
+    con.close()
+
+
+def settings_for(server: str, **extra: str) -> Settings:
+    """The bridge's own settings path (environment -> Settings -> connector config)."""
+    env = {name: "http://127.0.0.1:9/unused" if name.endswith("_URL") else "unused" for name in SOURCE_VARIABLES}
+    env.update({"HRIS_SCIM_URL": server, "HRIS_SCIM_TOKEN": TOKEN, **extra})
+    return Settings.from_env(env, dotenv_path=None)
+
+
+def test_attribute_map_reads_a_server_that_keeps_the_employee_number_elsewhere(server: str, tmp_path: Path) -> None:
+    """An HRIS that keeps the employee number in externalId, the kind of contract in userType and the
+    place of work in the primary address: BRIDGE_SCIM_ATTRIBUTES (YAML) says so, staging reads it."""
+    scim = Scim(server)
+    users = []
+    for i in range(6):
+        user = person(i, None)
+        user["externalId"] = f"E-{i:04d}"
+        user["userType"] = "contractor" if i % 2 else "full_time"
+        user["addresses"] = [{"type": "home", "locality": "Elsewhere"},
+                             {"type": "work", "locality": f"Site {i % 2}", "primary": True}]
+        users.append(scim.post(user))
+    mapping = tmp_path / "scim_attributes.yaml"
+    mapping.write_text("employeeNumber: urn:ietf:params:scim:schemas:core:2.0:User:externalId\n"
+                       "employmentType: userType\nlocation: addresses.locality\n")
+    config = bridge_sources(settings_for(server, BRIDGE_SCIM_ATTRIBUTES=str(mapping))).hris
+    config = replace(config, http=HTTP)
+    work = tmp_path / "work.duckdb"
+    con = duckdb.connect(str(work))
+    extract_source(con, "hris", config, "run-1", date(2026, 6, 1), LOG)
+    raw = landed(con)
+    con.close()
+    for user in users:      # everything the server sent is kept; the mapped values sit at the contract's paths
+        assert {k: v for k, v in raw[user["id"]].items() if k in user} == \
+            {**user, ENT: {**user[ENT], "employeeNumber": user["externalId"]}}
+    staged = staged_users(work, tmp_path)
+    assert staged == {u["id"]: (u["externalId"], u["title"], u[ENT]["department"], None, u["userType"],
+                                f"Site {i % 2}", True) for i, u in enumerate(users)}
+
+
+def test_a_token_that_sees_part_of_the_hris_terminates_no_one(server: str, tmp_path: Path) -> None:
+    scim = Scim(server)
+    created = populate(scim)
+    config = ScimConfig(base_url=server, token=TOKEN, http=HTTP, full_refresh_days=1)
+    con = duckdb.connect(str(tmp_path / "work.duckdb"))
+    extract_source(con, "hris", config, "run-1", date(2026, 6, 1), LOG)
+    gone = created[-3:]                      # 3 of 30 (10 %) no longer listed, as a narrowed token would show
+    for user in gone:
+        assert scim.http.delete(f"{server}/Users/{user['id']}", timeout=10).status_code == 204
+
+    results = extract_source(con, "hris", config, "run-2", date(2026, 6, 2), LOG)
+    [finding] = record_extract_findings(con, "run-2", results, config.max_absence_termination_rate)
+    assert results[0].mode == "full" and results[0].absent_held == 3
+    assert con.execute("select count(*) from raw.hris__users where is_deleted").fetchone()[0] == 0
+    row = con.execute("select severity, success, unexpected_count, observed_value from audit.dq_result "
+                      "where run_id = 'run-2' and check_name = ?", [ABSENCE_CHECK]).fetchone()
+    assert row[:3] == ("blocking", False, 3) and row[3].startswith("3 of 30 active users") and not finding.success
+
+    wider = replace(config, max_absence_termination_rate=0.2)     # HR confirmed the leavers
+    results = extract_source(con, "hris", wider, "run-3", date(2026, 6, 2), LOG)    # same day: full again
+    [finding] = record_extract_findings(con, "run-3", results, wider.max_absence_termination_rate)
+    assert results[0].mode == "full" and finding.success
+    deleted = {r[0] for r in con.execute("select record_id from raw.hris__users where is_deleted").fetchall()}
+    assert deleted == {u["id"] for u in gone}
     con.close()
