@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
@@ -20,47 +22,37 @@ from connectors.landing import RAW_STREAMS
 from connectors.scim import AttributeMap
 from orchestration.lib.settings import Settings, SettingsError
 
+T = TypeVar("T", int, float)
+
 SOURCES = ("hris", "xapi", "lms", "checkins", "payroll")
 STREAMS: dict[str, tuple[str, ...]] = {source: tuple(RAW_STREAMS[source]) for source in SOURCES}
 
 
-def _float(settings: Settings, name: str, default: float) -> float:
+def _setting(settings: Settings, name: str, default: T, parse: Callable[[str], T], valid: Callable[[T], bool],
+             expected: str) -> T:
+    """An optional numeric setting, or SettingsError in one line naming it and what it must be."""
     raw = settings.extra.get(name)
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = parse(raw.strip())
     except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, got {raw!r}")
+        raise SettingsError(f"{name} must be {expected}, got {raw!r}") from None
+    if not valid(value):        # also refuses nan
+        raise SettingsError(f"{name} must be {expected}, got {raw!r}")
     return value
+
+
+def _float(settings: Settings, name: str, default: float) -> float:
+    return _setting(settings, name, default, float, lambda v: v > 0, "a positive number of seconds")
 
 
 def _rate(settings: Settings, name: str, default: float) -> float:
-    raw = settings.extra.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a share between 0 and 1, got {raw!r}") from None
-    if not 0 <= value <= 1:
-        raise SettingsError(f"{name} must be a share between 0 and 1, got {raw!r}")
-    return value
+    return _setting(settings, name, default, float, lambda v: 0 <= v <= 1, "a share between 0 and 1")
 
 
 def _seconds(settings: Settings, name: str, default: int) -> int:
-    raw = settings.extra.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} must be zero or more seconds, got {raw!r}")
-    return value
+    return _setting(settings, name, default, int, lambda v: v >= 0, "a whole number of seconds, 0 or more")
 
 
 def scim_attributes(settings: Settings) -> dict[str, str]:
