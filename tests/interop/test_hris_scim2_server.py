@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -26,10 +22,10 @@ from connectors.sync import extract_source
 from orchestration.lib.extract_findings import ABSENCE_CHECK, record_extract_findings
 from orchestration.lib.settings import SOURCE_VARIABLES, Settings
 from orchestration.lib.source_config import bridge_sources
+from tests.interop.dbt_run import run_models
 from tests.third_party import scim2_server
 
 LOG = logging.getLogger("test.interop.scim")
-REPO = Path(__file__).resolve().parents[2]
 TOKEN = "interop-scim-Tok3n"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -124,23 +120,10 @@ def populate(scim: Scim, people: int = PEOPLE) -> list[dict]:
 
 def staged_users(work: Path, tmp: Path) -> dict[str, tuple]:
     """stg_hris__users built by the project's own dbt models on the landed raw layer."""
-    project = tmp / "dbt_project"
-    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    env = {**os.environ, "BRIDGE_WORK_DB": str(work), "BRIDGE_AS_OF": "2026-06-30",
-           "DBT_PROFILES_DIR": str(project), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
-    done = subprocess.run([str(Path(sys.executable).with_name("dbt")), "run", "--select", "+stg_hris__users",
-                           "--project-dir", str(project)], cwd=project, env=env, capture_output=True, text=True,
-                          timeout=600, check=False)
-    assert done.returncode == 0, done.stdout[-3000:]
-    con = duckdb.connect(str(work), read_only=True)
-    try:
-        schema = con.execute("select table_schema from information_schema.tables "
-                             "where table_name = 'stg_hris__users'").fetchone()[0]
-        rows = con.execute(f"""select scim_id, employee_number_raw, source_title, department, manager_scim_id,
-                                      employment_type, location, is_scim_active
-                               from {schema}.stg_hris__users""").fetchall()
-    finally:
-        con.close()
+    rows = run_models(work, tmp, "+stg_hris__users", """
+        select scim_id, employee_number_raw, source_title, department, manager_scim_id, employment_type,
+               location, is_scim_active
+        from {schema}.stg_hris__users""")
     return {r[0]: r[1:] for r in rows}
 
 

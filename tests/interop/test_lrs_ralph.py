@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +23,7 @@ import requests
 
 from connectors.config import HttpSettings, XapiConfig
 from connectors.sync import extract_source
+from tests.interop.dbt_run import run_models
 from tests.third_party import ralph_lrs
 
 LOG = logging.getLogger("test.interop.lrs")
@@ -82,22 +79,10 @@ def landed(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
 
 def unvoided(work: Path, tmp: Path) -> set[str]:
     """Statement ids left after voiding, by the project's own dbt models on the landed raw layer."""
-    project = tmp / "dbt_project"
-    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    env = {**os.environ, "BRIDGE_WORK_DB": str(work), "BRIDGE_AS_OF": DAY.isoformat(),
-           "LRS_ACCOUNT_HOMEPAGE": "https://hr.example.org", "DBT_PROFILES_DIR": str(project),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
-    done = subprocess.run([str(Path(sys.executable).with_name("dbt")), "run", "--select",
-                           "stg_xapi__statements int_learning__statements_unvoided", "--project-dir", str(project)],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stdout[-3000:]
-    con = duckdb.connect(str(work), read_only=True)
-    try:
-        schema = con.execute("select table_schema from information_schema.tables "
-                             "where table_name = 'int_learning__statements_unvoided'").fetchone()[0]
-        return {r[0] for r in con.execute(f"select statement_id from {schema}.int_learning__statements_unvoided").fetchall()}
-    finally:
-        con.close()
+    rows = run_models(work, tmp, "stg_xapi__statements int_learning__statements_unvoided",
+                      "select statement_id from {schema}.int_learning__statements_unvoided",
+                      env={"LRS_ACCOUNT_HOMEPAGE": "https://hr.example.org"})
+    return {r[0] for r in rows}
 
 
 @pytest.fixture(scope="module")
