@@ -38,7 +38,7 @@ export UV_PYTHON_DOWNLOADS := never
 define BOOTSTRAP_UV
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@if [ "$$($(BIN)/uv --version 2>/dev/null | cut -d' ' -f2)" != "$(UV_VERSION)" ]; then \
-		$(BIN)/python -m ensurepip -q >/dev/null && \
+		{ $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip >/dev/null; } && \
 		$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"; \
 	fi
 endef
