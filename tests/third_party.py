@@ -21,12 +21,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+
+from tests.waiting import wait_until
 
 # exact pins: the interoperability tests are about these servers' behaviour, which moves with versions
 SERVERS: dict[str, tuple[str, ...]] = {
@@ -104,19 +105,18 @@ def running_server(args: Sequence[str], *, ready_url: str, cwd: Path, env: Mappi
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(list(args), cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
+    def answers() -> bool:
+        if proc.poll() is not None:
+            raise ServerFailed(f"{args[0]} exited with {proc.returncode}:\n{_tail(log_path)}")
+        try:
+            requests.get(ready_url, timeout=2)
+        except requests.ConnectionError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise ServerFailed(f"{args[0]} exited with {proc.returncode}:\n{_tail(log_path)}")
-            try:
-                requests.get(ready_url, timeout=2)
-                break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise ServerFailed(f"{args[0]} did not answer {ready_url} in {timeout:.0f} s:\n{_tail(log_path)}")
-            time.sleep(0.2)
+        wait_until(answers, lambda: f"{args[0]} did not answer {ready_url}:\n{_tail(log_path)}", timeout=timeout,
+                   interval=0.2)
         yield proc
     finally:
         _stop(proc)

@@ -236,7 +236,7 @@ def test_default_attribute_map_lands_records_as_served(con, fast_http):
 def test_attribute_map_refuses_unknown_fields_and_bad_paths(bad):
     from connectors.scim import AttributeMap
 
-    with pytest.raises(ValueError, match="unknown field|not a SCIM attribute path"):
+    with pytest.raises(ValueError, match=r"unknown field|not a SCIM attribute path"):
         AttributeMap(bad)
 
 

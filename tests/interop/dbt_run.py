@@ -27,7 +27,7 @@ def run_models(work: Path, tmp: Path, select: str, query: str, env: dict[str, st
                            "--project-dir", str(project)], cwd=project, env=full_env, capture_output=True,
                           text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout[-3000:]
-    model = select.split()[-1].lstrip("+").rstrip("+")
+    model = select.rsplit(maxsplit=1)[-1].lstrip("+").rstrip("+")
     con = duckdb.connect(str(work), read_only=True)
     try:
         schema = con.execute("select table_schema from information_schema.tables where table_name = ?",

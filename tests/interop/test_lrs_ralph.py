@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import duckdb
@@ -25,6 +25,7 @@ from connectors.config import HttpSettings, XapiConfig
 from connectors.sync import extract_source
 from tests.interop.dbt_run import run_models
 from tests.third_party import ralph_lrs
+from tests.waiting import wait_until
 
 LOG = logging.getLogger("test.interop.lrs")
 USER, PASSWORD = "bridge-reader", "ralph-Pa55-word"
@@ -73,6 +74,18 @@ def append(data: Path, statements: list[dict]) -> None:
                                 "authority": {"objectType": "Agent", "mbox": "mailto:bridge@example.org"}}) + "\n")
 
 
+def settled(url: str, data: Path) -> None:
+    """Wait until ralph's clock (its Date) minus the settle lag has passed every statement it holds."""
+    latest = max(datetime.fromisoformat(s["timestamp"]) for s in held(data).values())
+
+    def lrs_clock_past() -> bool:
+        resp = requests.get(f"{url}/statements", params={"limit": 1}, auth=(USER, PASSWORD), headers=VERSION,
+                            timeout=10)
+        return parsedate_to_datetime(resp.headers["Date"]) - timedelta(seconds=SETTLE) > latest
+
+    wait_until(lrs_clock_past, f"ralph's Date never passed {latest} + {SETTLE} s", timeout=60, interval=0.25)
+
+
 def landed(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     return {rid: json.loads(p) for rid, p in con.execute("select record_id, payload from raw.xapi__statements").fetchall()}
 
@@ -111,7 +124,7 @@ def test_full_then_incremental_then_full_re_read_lands_what_ralph_holds(lrs, tmp
     refused = requests.post(f"{url}/statements", json=[statement(99, now)], auth=(USER, PASSWORD),
                             headers=VERSION, timeout=30)
     assert refused.status_code == 500            # ralph's fs backend: one POST per file
-    time.sleep(SETTLE + 1)                       # let what was just stored settle (C = Date - SETTLE)
+    settled(url, data)
 
     config = XapiConfig(base_url=url, username=USER, password=PASSWORD, http=HTTP, page_size=5,
                         settle_seconds=SETTLE, full_refresh_days=7)
