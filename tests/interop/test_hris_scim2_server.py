@@ -26,6 +26,7 @@ from tests.interop.dbt_run import run_models
 from tests.third_party import scim2_server
 
 LOG = logging.getLogger("test.interop.scim")
+REPO = Path(__file__).resolve().parents[2]
 TOKEN = "interop-scim-Tok3n"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -218,4 +219,19 @@ def test_a_token_that_sees_part_of_the_hris_terminates_no_one(server: str, tmp_p
     assert results[0].mode == "full" and finding.success
     deleted = {r[0] for r in con.execute("select record_id from raw.hris__users where is_deleted").fetchall()}
     assert deleted == {u["id"] for u in gone}
+    con.close()
+
+
+def test_rfc_7643_enterprise_user_lands_as_the_server_holds_it(server: str, tmp_path: Path) -> None:
+    """RFC 7643 8.3's full enterprise user (addresses, phone numbers, x509 certificates...), sent over
+    plain SCIM POST: every attribute the server keeps lands raw as served."""
+    rfc = json.loads((REPO / "tests/connectors/fixtures/scim/rfc7643-8.3-enterprise-user.json").read_text())
+    sent = {k: v for k, v in rfc.items() if k not in ("id", "meta")}     # the server assigns those
+    scim = Scim(server)
+    held = scim.post(sent)
+    con = duckdb.connect(str(tmp_path / "work.duckdb"))
+    [res] = extract_source(con, "hris", ScimConfig(base_url=server, token=TOKEN, http=HTTP), "run-1",
+                           date(2026, 6, 1), LOG)
+    assert res.records == 1 and landed(con) == {held["id"]: scim.get(held["id"])}
+    assert landed(con)[held["id"]][ENT]["employeeNumber"] == rfc[ENT]["employeeNumber"]
     con.close()
