@@ -95,7 +95,8 @@ class ScimTarget:
         user_type = next((t for t in types if isinstance(t, dict) and
                           (t.get("name") == "User" or t.get("schema") == CORE)), None)
         extensions = {e.get("schema") for e in (user_type or {}).get("schemaExtensions", []) if isinstance(e, dict)}
-        core = _attribute_names(by_id.get(CORE))
+        # externalId is common to every resource (RFC 7643 3.1), not listed in the User schema
+        core = _attribute_names(by_id.get(CORE)) | {"externalId"}
         if not by_id:
             # /Schemas is optional to serve; the core User schema is not (RFC 7643 section 4.1)
             core = frozenset(("userName", "name", "displayName", "title", "emails", "active", "externalId"))
