@@ -224,8 +224,9 @@ def cmd_provision(args: argparse.Namespace) -> int:
         with exclusive_sync(paths):
             work = connect_work(paths)
             try:
-                row = work.execute("select run_id from audit.publication where status = 'published' "
-                                   "order by decided_at desc limit 1").fetchone()
+                rows = work.execute("select run_id from audit.publication where status = 'published' "
+                                    "order by decided_at desc limit 1").fetchall()
+                row = rows[0] if rows else None
                 if row is None:
                     print("bridge: nothing has been published yet: run `bridge sync` first", file=sys.stderr)
                     return 2

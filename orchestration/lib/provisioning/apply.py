@@ -4,8 +4,9 @@ change, a failing user never stops the others, then every changed user read back
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,9 @@ from connectors.scim_provision import Capabilities, ScimTarget, scim_failure
 from orchestration.lib.provisioning.audit_rows import TARGET, now
 from orchestration.lib.provisioning.fields import BY_NAME, new_resource, number_key
 from orchestration.lib.provisioning.plan import PENDING, Note, Plan, UserChange
+
+FLUSH_ROWS = 200
+FLUSH_SECONDS = 2.0
 
 
 @dataclass
@@ -92,25 +96,32 @@ def apply_plan(plan: Plan, caps: Capabilities, connect: Callable[[], ScimTarget]
         return (run_id, TARGET, ch.employee_number, ch.target_id, ch.action, status, http_status, error, now())
 
     def wave(changes: list[UserChange]) -> None:
+        """Send a batch concurrently; results are recorded every FLUSH_ROWS rows or FLUSH_SECONDS, so a
+        process killed mid-apply keeps the rows of nearly all it did."""
         if not changes:
             return
+        pending: list[tuple] = []
+        flushed = time.monotonic()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="provision") as pool:
-            rows = list(pool.map(one, changes))
-        for ch, row in zip(changes, rows, strict=True):
-            report.add(row[5])
-            if row[5] in ("applied", "unchanged") and ch.target_id:
-                lms_id[ch.employee_number] = ch.target_id
-                applied.append(ch)
+            futures = {pool.submit(one, ch): ch for ch in changes}
+            for future in as_completed(futures):
+                ch, row = futures[future], future.result()
+                report.add(row[5])
+                if row[5] in ("applied", "unchanged") and ch.target_id:
+                    lms_id[ch.employee_number] = ch.target_id
+                    applied.append(ch)
+                pending.append(row)
+                if len(pending) >= FLUSH_ROWS or time.monotonic() - flushed > FLUSH_SECONDS:
+                    record(pending)
+                    pending, flushed = [], time.monotonic()
         report.requests += len(changes)
-        record(rows)
+        record(pending)
 
     try:
         creates = sorted((c for c in plan.changes if c.action == "create"), key=lambda c: c.depth)
         for depth in sorted({c.depth for c in creates}):
             wave([c for c in creates if c.depth == depth])
-        rest = [c for c in plan.changes if c.action != "create"]
-        for start in range(0, len(rest), 1000):      # results recorded as the apply goes
-            wave(rest[start:start + 1000])
+        wave([c for c in plan.changes if c.action != "create"])
         report.read_back_differences = _read_back(plan, applied, lms_id, targets, workers, resolve, report)
     finally:
         targets.close()

@@ -1,0 +1,125 @@
+"""Provisioning fixtures: a published `reporting.dim_employee` made by hand, the simulator's LMS
+SCIM endpoint, and scim2-server (PyPI) in a venv of its own, all on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+import requests
+
+from connectors.landing import ensure_schema
+
+DIM_EMPLOYEE = """create table reporting.dim_employee (employee_number varchar, email varchar, full_name varchar,
+    source_title varchar, canonical_job_title varchar, department varchar, division varchar, cost_center varchar,
+    manager_employee_number varchar, is_active boolean, termination_date date, termination_reason varchar)"""
+
+
+def person(en: str, email: str | None, name: str, title: str, dept: str = "Platform", div: str = "Technology",
+           cc: str = "CC2", manager: str | None = None, active: bool = True, term: str | None = None,
+           reason: str | None = None) -> tuple:
+    return (en, email, name, title, title, dept, div, cc, manager, active, term, reason)
+
+
+def people_db(rows: list[tuple], path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """What `publish` leaves for readers, reduced to the one table provisioning reads."""
+    con = duckdb.connect(str(path) if path else ":memory:")
+    con.execute("create schema if not exists reporting")
+    con.execute("drop table if exists reporting.dim_employee")
+    con.execute(DIM_EMPLOYEE)
+    if rows:
+        con.executemany("insert into reporting.dim_employee values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return con
+
+
+def work_db() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    ensure_schema(con)
+    return con
+
+
+def people_from_truth(truth: Path) -> duckdb.DuckDBPyConnection:
+    """The simulator's HRIS truth as the published dim_employee would show it."""
+    con = duckdb.connect()
+    con.execute("create schema reporting")
+    con.execute(f"""create table reporting.dim_employee as select employee_number, email,
+        'Person ' || employee_number as full_name, canonical_job_title as source_title, canonical_job_title,
+        department, division, cost_center, nullif(manager_employee_number, '') as manager_employee_number,
+        active = 'true' as is_active, try_cast(nullif(termination_date, '') as date) as termination_date,
+        case when absent_from_hris = 'true' then 'absent_from_source' end as termination_reason
+        from read_csv('{truth / "employees.csv"}', all_varchar = true)""")
+    return con
+
+
+@pytest.fixture()
+def sim(tmp_path: Path) -> Iterator[object]:
+    """A pilot simulator of one's own: provisioning changes its LMS."""
+    from simulator import Simulator
+
+    with Simulator("pilot", seed=7, workdir=tmp_path / "sim") as s:
+        yield s
+
+
+# -- scim2-server -------------------------------------------------------------------------------
+# Its own venv (its pydantic/werkzeug pins are not the bridge's), made once and kept in pytest's
+# cache. Written to fold into a shared tests/third_party.py once that lands.
+SCIM2_SERVER = "scim2-server"
+SCIM2_TOKEN = "interop-token-not-a-secret"
+
+
+def third_party_venv(cache_dir: Path, package: str) -> Path:
+    venv = cache_dir / package
+    python = venv / "bin" / "python"
+    marker = venv / ".installed"
+    if not marker.exists():
+        uv = Path(sys.executable).with_name("uv")
+        subprocess.run([str(uv), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+        subprocess.run([str(uv), "pip", "install", "-q", "--python", str(python), package], check=True)
+        marker.touch()
+    return venv
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def scim2_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh scim2-server (in memory, bearer token, the User type with only the enterprise
+    extension); yields its base URL (ends before /Users)."""
+    venv = third_party_venv(Path(request.config.cache.mkdir("third_party")), SCIM2_SERVER)
+    port = _free_port()
+    log = open(tmp_path / "scim2-server.log", "w")  # noqa: SIM115 - the server writes to it until torn down
+    proc = subprocess.Popen([str(venv / "bin" / "scim2-server"), "--bearer-token", SCIM2_TOKEN,
+                             "--hostname", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NO_PROXY": "*"})
+    base = f"http://127.0.0.1:{port}/v2"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/ServiceProviderConfig", timeout=2,
+                                headers={"Authorization": f"Bearer {SCIM2_TOKEN}"}).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"scim2-server did not start: {(tmp_path / 'scim2-server.log').read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
