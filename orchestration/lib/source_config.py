@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import yaml
+
 from connectors.config import (
     BridgeSources,
     CheckinsConfig,
@@ -12,6 +17,7 @@ from connectors.config import (
     XapiConfig,
 )
 from connectors.landing import RAW_STREAMS
+from connectors.scim import AttributeMap
 from orchestration.lib.settings import Settings, SettingsError
 
 SOURCES = ("hris", "xapi", "lms", "checkins", "payroll")
@@ -31,6 +37,55 @@ def _float(settings: Settings, name: str, default: float) -> float:
     return value
 
 
+def _rate(settings: Settings, name: str, default: float) -> float:
+    raw = settings.extra.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a share between 0 and 1, got {raw!r}") from None
+    if not 0 <= value <= 1:
+        raise SettingsError(f"{name} must be a share between 0 and 1, got {raw!r}")
+    return value
+
+
+def _seconds(settings: Settings, name: str, default: int) -> int:
+    raw = settings.extra.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must be zero or more seconds, got {raw!r}")
+    return value
+
+
+def scim_attributes(settings: Settings) -> dict[str, str]:
+    """BRIDGE_SCIM_ATTRIBUTES: a YAML or JSON file mapping fields (employeeNumber, hireDate, ...) to
+    attributes by full schema path; unset, the contract's paths."""
+    name = "BRIDGE_SCIM_ATTRIBUTES"
+    path = settings.extra.get(name)
+    if not path:
+        return {}
+    try:
+        mapping = yaml.safe_load(Path(path).read_text(encoding="utf-8"))    # JSON is YAML too
+    except OSError as exc:
+        raise SettingsError(f"{name}: cannot read {path} ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{name}: {path} is not YAML or JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+        raise SettingsError(f"{name}: {path} must map field names to attribute paths, got {json.dumps(mapping)[:80]}")
+    mapping = {str(k): v for k, v in mapping.items()}
+    try:
+        AttributeMap(mapping)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {path}: {exc}") from None
+    return mapping
+
+
 def http_settings(settings: Settings) -> HttpSettings:
     return HttpSettings(
         connect_timeout=_float(settings, "BRIDGE_HTTP_CONNECT_TIMEOUT", 5.0),
@@ -47,10 +102,14 @@ def bridge_sources(settings: Settings) -> BridgeSources:
         hris=ScimConfig(
             base_url=s["HRIS_SCIM_URL"], token=s["HRIS_SCIM_TOKEN"],
             full_refresh_days=settings.full_refresh_days, http=http,
+            attributes=scim_attributes(settings),
+            max_absence_termination_rate=_rate(settings, "BRIDGE_MAX_ABSENCE_TERMINATION_RATE", 0.05),
         ),
         xapi=XapiConfig(
             base_url=s["LRS_URL"], username=s["LRS_USERNAME"], password=s["LRS_PASSWORD"],
             account_homepage=s.get("LRS_ACCOUNT_HOMEPAGE"), http=http,
+            settle_seconds=_seconds(settings, "LRS_SETTLE_SECONDS", 300),
+            full_refresh_days=settings.full_refresh_days,
         ),
         lms=LmsConfig(
             base_url=s["LMS_URL"], client_id=s["LMS_CLIENT_ID"], client_secret=s["LMS_CLIENT_SECRET"], http=http
