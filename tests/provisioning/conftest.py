@@ -3,17 +3,11 @@ SCIM endpoint, and scim2-server (PyPI) in a venv of its own, all on loopback."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-import requests
 
 from connectors.landing import ensure_schema
 
@@ -67,62 +61,18 @@ def sim(tmp_path: Path) -> Iterator[object]:
         yield s
 
 
-# -- scim2-server -------------------------------------------------------------------------------
-# Its own venv (its pydantic/werkzeug pins are not the bridge's), made once and kept in pytest's
-# cache. Written to fold into a shared tests/third_party.py once that lands.
-SCIM2_SERVER = "scim2-server"
+# -- scim2-server (tests/third_party.py: its own pinned venv, a free loopback port) ---------------
 SCIM2_TOKEN = "interop-token-not-a-secret"
 
 
-def third_party_venv(cache_dir: Path, package: str) -> Path:
-    venv = cache_dir / package
-    python = venv / "bin" / "python"
-    marker = venv / ".installed"
-    if not marker.exists():
-        uv = Path(sys.executable).with_name("uv")
-        subprocess.run([str(uv), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-        subprocess.run([str(uv), "pip", "install", "-q", "--python", str(python), package], check=True)
-        marker.touch()
-    return venv
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
-def scim2_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh scim2-server (in memory, bearer token, the User type with only the enterprise
+def scim2_server(tmp_path: Path) -> Iterator[str]:
+    """A fresh scim2-server (in memory, a bearer token, RFC 7643's User type with only the enterprise
     extension); yields its base URL (ends before /Users)."""
-    venv = third_party_venv(Path(request.config.cache.mkdir("third_party")), SCIM2_SERVER)
-    port = _free_port()
-    log = open(tmp_path / "scim2-server.log", "w")  # noqa: SIM115 - the server writes to it until torn down
-    proc = subprocess.Popen([str(venv / "bin" / "scim2-server"), "--bearer-token", SCIM2_TOKEN,
-                             "--hostname", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NO_PROXY": "*"})
-    base = f"http://127.0.0.1:{port}/v2"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/ServiceProviderConfig", timeout=2,
-                                headers={"Authorization": f"Bearer {SCIM2_TOKEN}"}).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"scim2-server did not start: {(tmp_path / 'scim2-server.log').read_text()}")
-            time.sleep(0.2)
+    from tests.third_party import scim2_server as start
+
+    with start(tmp_path / "scim2-server", token=SCIM2_TOKEN) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture()
