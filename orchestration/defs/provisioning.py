@@ -33,8 +33,7 @@ def lms_users(context: dg.AssetExecutionContext, bridge: BridgeResource) -> dg.M
     paths = bridge.paths()
     run_id = context.run.run_id
     with bridge.work() as work:
-        decision = publication.decision_for(work, run_id)
-        if decision is None or decision.status != "published":
+        if not provisioning.was_published(work, run_id):
             raise dg.Failure(description="provisioning needs this run's publication; nothing was sent")
         with provisioning.published_people(paths) as people:
             outcome = provisioning.provision(work, people, cfg, run_id, settings.as_of_or_today(),

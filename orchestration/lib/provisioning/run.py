@@ -65,17 +65,19 @@ def provision(work: duckdb.DuckDBPyConnection, people_con: duckdb.DuckDBPyConnec
               webhook_url: str | None = None, http: HttpSettings = DEFAULT_HTTP) -> Outcome:
     """Plan, record the plan in `audit.provisioning_change` (before anything is sent), then, when
     asked to apply and no safeguard holds it, apply it. Checks go to `audit.dq_result`."""
+    work = work.cursor()    # its own statement state: a caller's half-read result cannot block the writes
     plan, caps = compute_plan(people_con, cfg, as_of, http)
     write_changes(work, change_rows(run_id, plan))
     held_by = plan.held_by
+    held = bool(held_by) and not allow_over_threshold
+    if not apply:
+        # a plan that sends nothing holds nothing: the finding is recorded when an apply is held
+        return Outcome("plan", plan, held, None)
     write_dq_results(work, run_id, [CheckOutcome(
         check_name=SAFEGUARD_CHECK, target_table="audit.provisioning_change", severity="blocking",
         success=not held_by, observed_value=f"{plan.deactivations} deactivations, change rate "
                                             f"{plan.change_rate:.4f}",
         unexpected_count=len(held_by), sample_keys=[], engine=ENGINE)])
-    held = bool(held_by) and not allow_over_threshold
-    if not apply:
-        return Outcome("plan", plan, held, None)
     if held:
         write_results(work, held_results(run_id, plan))
         if webhook_url:
@@ -96,6 +98,13 @@ def provision(work: duckdb.DuckDBPyConnection, people_con: duckdb.DuckDBPyConnec
         success=not diffs, observed_value=f"{len(diffs)} differences",
         unexpected_count=len(diffs), sample_keys=sorted({en for en, _ in diffs}), engine=ENGINE)])
     return Outcome("apply", plan, False, report)
+
+
+def was_published(work: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Whether this run's latest publication decision is `published` (a blocked run provisions nothing)."""
+    rows = work.execute("select status from audit.publication where run_id = ? order by decided_at desc limit 1",
+                        [run_id]).fetchall()
+    return bool(rows) and rows[0][0] == "published"
 
 
 @contextmanager
