@@ -197,6 +197,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
     from orchestration.lib.provisioning import run as provisioning
     from orchestration.lib.provisioning.config import ProvisioningConfig
     from orchestration.lib.settings import SettingsError
+    from orchestration.lib.source_config import http_settings
     from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
 
     settings = _settings(require_sources=False)
@@ -217,7 +218,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
     try:
         if args.plan:
             with provisioning.published_people(paths) as people:
-                plan, _ = provisioning.compute_plan(people, cfg, as_of)
+                plan, _ = provisioning.compute_plan(people, cfg, as_of, http_settings(settings))
             print("\n".join(provisioning.summary_lines(provisioning.Outcome("plan", plan, bool(plan.held_by), None),
                                                        changes=args.limit)))
             return 0
@@ -233,7 +234,8 @@ def cmd_provision(args: argparse.Namespace) -> int:
                 with provisioning.published_people(paths) as people:
                     outcome = provisioning.provision(work, people, cfg, row[0], as_of, apply=True,
                                                      allow_over_threshold=args.allow_over_threshold,
-                                                     webhook_url=settings.webhook_url)
+                                                     webhook_url=settings.webhook_url,
+                                                     http=http_settings(settings))
                 provisioning.publish_audit(work, paths, row[0])
             finally:
                 work.close()

@@ -12,6 +12,7 @@ from orchestration.lib import publication
 from orchestration.lib.provisioning import run as provisioning
 from orchestration.lib.provisioning.config import ProvisioningConfig
 from orchestration.lib.report import generate_report
+from orchestration.lib.source_config import http_settings
 
 PROVISION_KEY = dg.AssetKey(["provisioning", "lms_users"])
 
@@ -37,7 +38,8 @@ def lms_users(context: dg.AssetExecutionContext, bridge: BridgeResource) -> dg.M
             raise dg.Failure(description="provisioning needs this run's publication; nothing was sent")
         with provisioning.published_people(paths) as people:
             outcome = provisioning.provision(work, people, cfg, run_id, settings.as_of_or_today(),
-                                             apply=cfg.mode == "apply", webhook_url=settings.webhook_url)
+                                             apply=cfg.mode == "apply", webhook_url=settings.webhook_url,
+                                             http=http_settings(settings))
         provisioning.publish_audit(work, paths, run_id)
     # the report site was written by `publish`, before this plan existed: its Audit page shows it now
     generate_report(publication.report_source(paths), paths.report)
