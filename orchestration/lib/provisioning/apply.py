@@ -85,6 +85,9 @@ def apply_plan(plan: Plan, caps: Capabilities, connect: Callable[[], ScimTarget]
             else:
                 ops = [BY_NAME[name].operation(resolve(after)) for name, _, after in ch.fields
                        if resolve(after) is not None]
+                if not ops:     # only a manager whose own create failed: nothing to send this time
+                    return (run_id, TARGET, ch.employee_number, ch.target_id, ch.action, "failed", None,
+                            "its manager's LMS user could not be created", now())
                 target.patch(ch.target_id, ops)
                 http_status = 200
         except HttpStatusError as exc:
