@@ -78,7 +78,7 @@ def main() -> int:
     from connectors.scim_provision import ScimTarget
     from orchestration.lib.provisioning import run as provisioning
     from orchestration.lib.provisioning.apply import apply_plan
-    from orchestration.lib.provisioning.audit_rows import change_rows, write_changes, write_results
+    from orchestration.lib.provisioning.audit_rows import change_columns, write_changes, write_results
     from orchestration.lib.provisioning.config import ProvisioningConfig
     from simulator import Simulator
 
@@ -97,15 +97,15 @@ def main() -> int:
         work = duckdb.connect()
         ensure_schema(work)
         t1 = time.perf_counter()
-        rows = change_rows("bench", plan)
-        write_changes(work, rows)
+        columns = change_columns(plan)
+        write_changes(work, "bench", columns)
         record_s = time.perf_counter() - t1
         counts = plan.counts()
         print(f"plan   {plan_s:6.1f} s  ({plan_cpu:.1f} s CPU in the bridge)  {plan.lms_users:,} LMS users read, "
               f"{plan.people_in_scope:,} people, {len(plan.changes):,} users to change "
               f"({', '.join(f'{a} {n:,}' for a, n in counts.items() if n)}); target < 30 s "
               f"{'OK' if plan_s < 30 else 'MISSED'}")
-        print(f"record {record_s:6.1f} s  {len(rows):,} field changes to audit.provisioning_change")
+        print(f"record {record_s:6.1f} s  {len(columns[0]):,} field changes to audit.provisioning_change")
 
         limit = args.apply_limit or len(plan.changes)
         plan.changes = plan.changes[:limit]

@@ -16,9 +16,8 @@ from connectors.scim_provision import Capabilities, ScimTarget, ScimTargetConfig
 from orchestration.lib import publication
 from orchestration.lib.provisioning.apply import ApplyReport, apply_plan, held_results
 from orchestration.lib.provisioning.audit_rows import (
-    TARGET,
-    change_rows,
-    now,
+    change_columns,
+    note_columns,
     text,
     write_changes,
     write_results,
@@ -67,7 +66,7 @@ def provision(work: duckdb.DuckDBPyConnection, people_con: duckdb.DuckDBPyConnec
     asked to apply and no safeguard holds it, apply it. Checks go to `audit.dq_result`."""
     work = work.cursor()    # its own statement state: a caller's half-read result cannot block the writes
     plan, caps = compute_plan(people_con, cfg, as_of, http)
-    write_changes(work, change_rows(run_id, plan))
+    write_changes(work, run_id, change_columns(plan))
     held_by = plan.held_by
     held = bool(held_by) and not allow_over_threshold
     if not apply:
@@ -89,9 +88,7 @@ def provision(work: duckdb.DuckDBPyConnection, people_con: duckdb.DuckDBPyConnec
     report = apply_plan(plan, caps, lambda: ScimTarget(target_config(cfg, http)), run_id, workers=cfg.workers,
                         record=lambda rows: write_results(work, rows))
     if report.conflicts:
-        at = now()
-        write_changes(work, [(run_id, TARGET, n.employee_number, n.target_id, n.action, n.field, text(n.before),
-                              text(n.after), at) for n in report.conflicts])
+        write_changes(work, run_id, note_columns(report.conflicts))
     diffs = report.read_back_differences
     write_dq_results(work, run_id, [CheckOutcome(
         check_name=READ_BACK_CHECK, target_table="audit.provisioning_result", severity="warn",
