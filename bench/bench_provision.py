@@ -27,20 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _people(truth: Path):
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("create schema reporting")
-    con.execute(f"""create table reporting.dim_employee as select employee_number, email,
-        'Person ' || employee_number as full_name, canonical_job_title as source_title, canonical_job_title,
-        department, division, cost_center, nullif(manager_employee_number, '') as manager_employee_number,
-        active = 'true' as is_active, try_cast(nullif(termination_date, '') as date) as termination_date,
-        case when absent_from_hris = 'true' then 'absent_from_source' end as termination_reason
-        from read_csv('{truth / "employees.csv"}', all_varchar = true)""")
-    return con
-
-
 def _cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -81,11 +67,12 @@ def main() -> int:
     from orchestration.lib.provisioning.audit_rows import change_columns, write_changes, write_results
     from orchestration.lib.provisioning.config import ProvisioningConfig
     from simulator import Simulator
+    from tests.provisioning.truth_people import people_from_truth
 
     with tempfile.TemporaryDirectory(prefix="bench-provision-") as tmp, \
             Simulator(args.profile, seed=args.seed, workdir=Path(tmp) / "sim") as sim:
         env = sim.env
-        people = _people(sim.truth_dir)
+        people = people_from_truth(sim.truth_dir)
         cfg = ProvisioningConfig(mode="apply", url=env["LMS_SCIM_URL"], token=env["LMS_SCIM_TOKEN"],
                                  max_change_rate=1.0, max_deactivations=10**9, workers=args.workers,
                                  page_size=1000)

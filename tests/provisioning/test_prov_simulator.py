@@ -22,7 +22,8 @@ from orchestration.lib.provisioning import run as provisioning
 from orchestration.lib.provisioning.apply import apply_plan
 from orchestration.lib.provisioning.audit_rows import write_results
 from orchestration.lib.provisioning.config import ProvisioningConfig
-from tests.provisioning.conftest import people_from_truth, person, work_db
+from tests.provisioning.conftest import person, work_db
+from tests.provisioning.truth_people import people_from_truth
 
 FAST = HttpSettings(read_timeout=2.0, max_attempts=10, backoff_initial=0.01, backoff_max=0.05, retry_after_cap=0.05)
 
