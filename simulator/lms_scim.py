@@ -41,6 +41,7 @@ class LmsDirectory:
         self.world = world
         self.overlay: dict[int, dict[str, Any]] = {}    # attributes written over SCIM, per LMS user id
         self._titles: dict[int, str | None] = {}
+        self._cache: dict[int, tuple[int | None, bytes | None]] = {}   # id -> (REST log position, JSON)
 
     @property
     def log(self):
@@ -60,7 +61,22 @@ class LmsDirectory:
             self._titles[uid] = title
         return self._titles[uid]
 
+    def resource_bytes(self, uid: int, base: str) -> bytes | None:
+        """The user's JSON, cached until its REST record moves (every SCIM write puts one)."""
+        pos = self.log.latest.get(uid)
+        hit = self._cache.get(uid)
+        if hit is not None and hit[0] == pos:
+            return hit[1]
+        res = self._build(uid, base)
+        data = None if res is None else dumps(res)
+        self._cache[uid] = (pos, data)
+        return data
+
     def resource(self, uid: int, base: str) -> dict | None:
+        data = self.resource_bytes(uid, base)
+        return None if data is None else json.loads(data)
+
+    def _build(self, uid: int, base: str) -> dict | None:
         rec = self.log.current(uid)
         if rec is None or rec.get("deleted"):
             return None
@@ -296,8 +312,10 @@ class LmsScimHandler(Handler):
         except ValueError:
             raise BadRequest(400, scim_error(400, "startIndex and count are integers", "invalidValue")) from None
         ids = directory.ids()
-        page = [directory.resource(uid, base) for uid in ids[start - 1:start - 1 + count]]
-        return _list(page, len(ids), start)
+        page = [b for uid in ids[start - 1:start - 1 + count] if (b := directory.resource_bytes(uid, base))]
+        return (b'{"schemas":["' + LIST_RESPONSE.encode() + b'"],"totalResults":' + str(len(ids)).encode()
+                + b',"startIndex":' + str(start).encode() + b',"itemsPerPage":' + str(len(page)).encode()
+                + b',"Resources":[' + b",".join(page) + b"]}")
 
 
 def expected_rows(world) -> list[list[str]]:
