@@ -7,7 +7,6 @@ import json
 import logging
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from orchestration.lib.provisioning.audit_rows import write_results
 from orchestration.lib.provisioning.config import ProvisioningConfig
 from tests.provisioning.conftest import person, work_db
 from tests.provisioning.truth_people import people_from_truth
+from tests.waiting import wait_until
 
 FAST = HttpSettings(read_timeout=2.0, max_attempts=10, backoff_initial=0.01, backoff_max=0.05, retry_after_cap=0.05)
 
@@ -180,10 +180,11 @@ run.provision(work, people, cfg, "killed", date.fromisoformat({sim.env["BRIDGE_A
 """
     sim.set_faults(0.3)                                        # slow enough to be caught in the middle
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[2])
-    deadline = time.monotonic() + 120
-    while writes(sim).get("PATCH", 0) < 15:
-        assert proc.poll() is None and time.monotonic() < deadline, "the apply ended before it was killed"
-        time.sleep(0.05)
+    def mid_apply() -> bool:
+        assert proc.poll() is None, "the apply ended before it was killed"
+        return writes(sim).get("PATCH", 0) >= 15
+
+    wait_until(mid_apply, "the apply never sent 15 PATCHes", interval=0.05)
     proc.kill()
     proc.wait()
     sim.set_faults(0.0)
