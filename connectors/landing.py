@@ -171,10 +171,12 @@ class ExtractAudit:
     finished_at: datetime | None = None
     new_versions: int = 0
     quarantined: int = 0
+    active_users: int = 0       # SCIM full pull: users live and active before it
+    absent_held: int = 0        # SCIM full pull: absence terminations not applied (over the rate)
 
 
 def canonical_json(records: Any) -> str:
-    """Sorted keys, no spaces, non-ASCII as \\u escapes (faster to produce; the same JSON value):
+    r"""Sorted keys, no spaces, non-ASCII as \u escapes (faster to produce; the same JSON value):
     the serialisation record_hash is taken over."""
     return json.dumps(records, sort_keys=True, separators=(",", ":"))
 

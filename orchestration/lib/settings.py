@@ -35,6 +35,8 @@ SOURCE_VARIABLES = (
     "CHECKINS_TOKEN",
     "PAYROLL_INBOX",
 )
+# optional source tuning read through `extra` like the BRIDGE_* ones (orchestration/lib/source_config.py)
+TUNING_VARIABLES = ("LRS_SETTLE_SECONDS",)
 SECRET_VARIABLES = ("HRIS_SCIM_TOKEN", "LRS_PASSWORD", "LMS_CLIENT_SECRET", "CHECKINS_TOKEN")
 URL_VARIABLES = ("HRIS_SCIM_URL", "LRS_URL", "LMS_URL", "CHECKINS_URL")
 
@@ -141,7 +143,7 @@ class Settings:
             full_refresh_days=full_refresh_days,
             schedule_cron=env.get("BRIDGE_SCHEDULE_CRON", "0 2 * * *"),
             schedule_timezone=env.get("BRIDGE_SCHEDULE_TIMEZONE", "UTC"),
-            extra={k: v for k, v in env.items() if k.startswith("BRIDGE_")},
+            extra={k: v for k, v in env.items() if k.startswith("BRIDGE_") or k in TUNING_VARIABLES},
         )
 
 
