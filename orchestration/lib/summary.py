@@ -141,11 +141,12 @@ def format_run_report(report: dict[str, Any], *, published_file: str | None = No
         by_engine[c["engine"]] = by_engine.get(c["engine"], 0) + 1
     lines.append("  by engine: " + ", ".join(f"{k} {v}" for k, v in sorted(by_engine.items())))
     for c in failed_blocking + failed_warn:
-        keys = ", ".join(c["sample_keys"][:5])
         lines.append(
             f"  FAIL [{c['severity']}] {c['check_name']} on {c['target_table']}: "
-            f"observed {c['observed_value']}, {c['unexpected_count']} unexpected" + (f" (e.g. {keys})" if keys else "")
+            f"observed {c['observed_value']}, {c['unexpected_count']} unexpected"
         )
+        if c["sample_keys"]:  # every sample key the audit holds (at most 20): keys only, never values
+            lines.append(f"       keys: {', '.join(c['sample_keys'])}")
     pub = report["publication"]
     lines.append("")
     if pub is None:

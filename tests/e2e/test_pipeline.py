@@ -6,6 +6,7 @@ the same sync again, then bad data that must be blocked.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -81,7 +82,8 @@ def test_a_failing_blocking_check_blocks_publication_and_says_why(
     monkeypatch.setenv("BRIDGE_ALERT_WEBHOOK_URL", url)
     before = table_fingerprints(bridge_env)
     report_before = _report_run_id(bridge_env)
-    pilot_sim.inject("duplicate_employee_number")
+    injected = pilot_sim.inject("duplicate_employee_number")
+    number = str(injected["detail"]["employee_number"]).lstrip("0")
 
     run_id, decision, result = run_sync(trigger="test", quiet=True)
 
@@ -110,12 +112,22 @@ def test_a_failing_blocking_check_blocks_publication_and_says_why(
     assert published_value(bridge_env, "select status from audit.publication where run_id = ?", [run_id]) == [
         ("blocked",)
     ]
+    # every failed check names its keys: the dbt test that caught it names the duplicated number
+    samples = published_value(
+        bridge_env,
+        "select check_name, sample_keys from audit.dq_result where run_id = ? and success = false "
+        "and engine = 'dbt' and observed_value in ('fail', 'warn')", [run_id])
+    assert samples and all(json.loads(keys) for _, keys in samples), [n for n, keys in samples if keys == "[]"]
+    dbt_unique = [json.loads(keys) for name, keys in samples
+                  if name.startswith("unique_") and name.endswith("employee_number")]
+    assert dbt_unique and all(number in [k.lstrip("0") for k in keys] for keys in dbt_unique), dbt_unique
     capsys.readouterr()
     assert main(["audit", "--run-id", run_id]) == 0
     printed = capsys.readouterr().out
     assert "BLOCKED" in printed
     for name in decision.blocked_by:
         assert name in printed
+    assert f"keys: {number}" in printed or f", {number}" in printed
     # and the team was told
     assert received and received[-1]["run_id"] == run_id
     assert set(received[-1]["blocking_checks"]) == set(decision.blocked_by)
