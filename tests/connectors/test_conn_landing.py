@@ -83,7 +83,9 @@ def test_schema_has_every_raw_state_and_audit_table_with_contract_columns(con):
         "select column_name from information_schema.columns where table_schema||'.'||table_name = ? "
         "order by ordinal_position", [t]).fetchall()]
     assert cols("audit.source_extract") == ["run_id", "source", "stream", "mode", "cursor_from", "cursor_to",
-                                            "records", "pages", "bytes", "checksum", "started_at", "finished_at"]
+                                            "records", "pages", "bytes", "checksum", "started_at", "finished_at",
+                                            # after the contract's: what the records read became
+                                            "new_versions", "duplicates_absorbed", "quarantined"]
     assert cols("audit.quarantine") == ["run_id", "source", "stream", "record_ref", "reason", "quarantined_at"]
     assert cols("audit.pipeline_run") == ["run_id", "started_at", "finished_at", "status", "code_version",
                                           "trigger"]
