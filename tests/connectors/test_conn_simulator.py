@@ -41,7 +41,7 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
     try:
         out = {}
         for (t,) in con.execute("select table_name from information_schema.tables where table_schema = 'raw' "
-                                "and table_name not in ('payroll__files', 'hris__full_pulls')").fetchall():
+                                "and table_name not in ('payroll__files', 'payroll__withdrawals', 'hris__full_pulls')").fetchall():
             out[t] = sorted(con.execute(f"select record_id, record_hash, is_deleted, source_updated_at "
                                         f"from raw.{t}").fetchall())
         out["payroll__files"] = sorted(con.execute("select file_sha256, status, rows_loaded, rows_quarantined "

@@ -1,5 +1,5 @@
 """The dbt project built over tests/dbt/raw_fixture.py: every value asserted here is
-worked out by hand from the fixture's records and CONTRACT.md section 3."""
+worked out by hand from the fixture's records and docs/contract.md section 3."""
 
 from __future__ import annotations
 
