@@ -62,36 +62,33 @@ def test_a_run_with_no_tests_writes_nothing():
 
 USERS = "model.p.stg_hris__users"
 COMP = "model.p.fct_compensation"
+
+
+def _test(name: str, model: str, kind: str, column: str | None = None, severity: str = "ERROR",
+          **kwargs) -> tuple[str, dict]:
+    """A test node as dbt's manifest has it (the fields the bridge reads)."""
+    node = {"resource_type": "test", "name": name, "config": {"severity": severity}, "attached_node": model,
+            "depends_on": {"nodes": [model]},
+            "test_metadata": {"name": kind, "kwargs": {**({"column_name": column} if column else {}), **kwargs}}}
+    if column:
+        node["column_name"] = column
+    return f"test.p.{name}", node
+
+
 KEYED_MANIFEST = {"nodes": {
     USERS: {"resource_type": "model", "schema": "staging", "name": "stg_hris__users", "database": "bridge",
             "columns": {"scim_id": {}, "employee_number": {}, "email": {}, "status": {}}},
     COMP: {"resource_type": "model", "schema": "restricted", "name": "fct_compensation", "database": "bridge",
            "columns": {"employee_number": {}, "pay_period_end": {}, "annual_base_salary": {}}},
-    "test.p.unique_users_scim_id": {
-        "resource_type": "test", "name": "unique_users_scim_id", "config": {"severity": "ERROR"},
-        "column_name": "scim_id", "attached_node": USERS, "depends_on": {"nodes": [USERS]},
-        "test_metadata": {"name": "unique", "kwargs": {"column_name": "scim_id"}}},
-    "test.p.unique_users_employee_number": {
-        "resource_type": "test", "name": "unique_users_employee_number", "config": {"severity": "ERROR"},
-        "column_name": "employee_number", "attached_node": USERS, "depends_on": {"nodes": [USERS]},
-        "test_metadata": {"name": "unique", "kwargs": {"column_name": "employee_number"}}},
-    "test.p.not_null_users_employee_number": {
-        "resource_type": "test", "name": "not_null_users_employee_number", "config": {"severity": "ERROR"},
-        "column_name": "employee_number", "attached_node": USERS, "depends_on": {"nodes": [USERS]},
-        "test_metadata": {"name": "not_null", "kwargs": {"column_name": "employee_number"}}},
-    "test.p.accepted_values_users_status": {
-        "resource_type": "test", "name": "accepted_values_users_status", "config": {"severity": "warn"},
-        "column_name": "status", "attached_node": USERS, "depends_on": {"nodes": [USERS]},
-        "test_metadata": {"name": "accepted_values", "kwargs": {"column_name": "status"}}},
-    "test.p.unique_combination_comp": {
-        "resource_type": "test", "name": "unique_combination_comp", "config": {"severity": "ERROR"},
-        "attached_node": COMP, "depends_on": {"nodes": [COMP]},
-        "test_metadata": {"name": "unique_combination_of_columns",
-                          "kwargs": {"combination_of_columns": ["employee_number", "pay_period_end"]}}},
-    "test.p.expression_is_true_comp": {
-        "resource_type": "test", "name": "expression_is_true_comp", "config": {"severity": "ERROR"},
-        "attached_node": COMP, "depends_on": {"nodes": [COMP]},
-        "test_metadata": {"name": "expression_is_true", "kwargs": {"expression": "annual_base_salary > 0"}}},
+    **dict([
+        _test("unique_users_scim_id", USERS, "unique", "scim_id"),
+        _test("unique_users_employee_number", USERS, "unique", "employee_number"),
+        _test("not_null_users_employee_number", USERS, "not_null", "employee_number"),
+        _test("accepted_values_users_status", USERS, "accepted_values", "status", severity="warn"),
+        _test("unique_combination_comp", COMP, "unique_combination_of_columns",
+              combination_of_columns=["employee_number", "pay_period_end"]),
+        _test("expression_is_true_comp", COMP, "expression_is_true", expression="annual_base_salary > 0"),
+    ]),
 }}
 COMPILED = {
     "test.p.unique_users_employee_number": """
