@@ -6,7 +6,10 @@ the same sync again, then bad data that must be blocked.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -71,6 +74,54 @@ def test_days_later_a_voiding_statement_removes_a_completion_landed_earlier(brid
                                               truth.duckdb_query(work), before)
     # the people hired since the first sync are published too
     truth.employees_published(pilot_sim.truth_dir, truth.duckdb_query(bridge_env))
+
+
+def test_a_payroll_file_resent_under_its_own_name_supersedes_and_can_be_withdrawn(bridge_env, pilot_sim,
+                                                                                  capsys) -> None:
+    """The vendor re-sends the latest export under its own name with one salary corrected (same
+    period, same export stamp, other bytes): the night publishes with the correction and lists the
+    superseded export; withdrawing the correction brings the first export back at the next sync."""
+    from orchestration.cli import main, run_sync
+
+    restricted = bridge_env.with_name("bridge.restricted.duckdb")
+    inbox = Path(pilot_sim.env["PAYROLL_INBOX"])
+    latest = max(inbox.glob("payroll_*.csv"), key=lambda p: (p.name[8:18], p.name[19:34]))
+    period = latest.name[8:18]
+    paid = {r[0]: r[1] for r in published_value(
+        restricted, "select employee_number, annual_base_salary from restricted.fct_compensation "
+        "where pay_period_end = ?", [period])}
+    raw = latest.read_bytes()
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    header = [h.strip().lower() for h in rows[0]]
+    number_at, salary_at = header.index("employee_number"), header.index("annual_base_salary")
+    row = next(r for r in rows[1:] if r and (r[number_at].strip().lstrip("0") or "0") in paid)
+    number = row[number_at].strip().lstrip("0") or "0"
+    corrected = Decimal(paid[number]) + 1000
+    row[salary_at] = f"{corrected:.2f}"
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    resent = latest.with_name(latest.name + ".tmp")
+    resent.write_bytes((b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8"))
+    resent.replace(latest)                      # the vendor's drop: same name, other bytes
+
+    run_id, decision, _ = run_sync(trigger="test", quiet=True)
+    assert decision.status == "published", decision.blocked_by
+    salary = "select annual_base_salary from restricted.fct_compensation where employee_number = ? " \
+             "and pay_period_end = ?"
+    assert published_value(restricted, salary, [number, period]) == [(corrected,)]
+    listed = published_value(bridge_env, "select record_ref, reason from audit.quarantine "
+                                         "where run_id = ? and stream = 'files'", [run_id])
+    assert [ref.split(" ")[0] for ref, _ in listed] == [latest.name]
+    assert listed[0][1].startswith("superseded:")
+
+    capsys.readouterr()
+    assert main(["payroll", "withdraw", str(latest), "--reason", "corrected salary sent by mistake"]) == 0
+    assert "withdrawn: " + latest.name in capsys.readouterr().out
+    _, decision, _ = run_sync(trigger="test", quiet=True)
+    assert decision.status == "published", decision.blocked_by
+    assert published_value(restricted, salary, [number, period]) == [(Decimal(paid[number]),)]
+    latest.write_bytes(raw)                     # the inbox as the simulator made it (already landed)
 
 
 def test_a_failing_blocking_check_blocks_publication_and_says_why(
