@@ -197,15 +197,14 @@ def test_samples_carry_keys_never_salaries_or_emails(clean_db: Callable[[], duck
     con = clean_db()
     con.execute("update restricted.fct_compensation set annual_base_salary = -annual_base_salary, fte = 2 "
                 "where employee_number = '1002'")
-    con.execute(f"insert into reporting.identity_exception values ('xapi', 'mailto:{EMAILS[1]}', 'no_match', now(), now()),"
-                f" ('xapi', 'mailto:{EMAILS[1]}', 'no_match', now(), now())")
+    con.execute(f"insert into reporting.identity_exception values ('xapi', 'mailto:{EMAILS[1]}', 'unknown', now(), now())")
     comp = run_suite(con, "restricted__fct_compensation", now=NOW)
     exc = run_suite(con, "reporting__identity_exception", now=NOW)
     failed = {o.check_name: o for o in comp + exc if not o.success}
     assert failed["fct_compensation__annual_base_salary_not_negative"].sample_keys == [
         "1002|2026-05-31", "1002|2026-06-30"]
-    dup = failed["identity_exception__source_record_unique"]
-    assert dup.unexpected_count == 2 and len(dup.sample_keys) == 1 and dup.sample_keys[0].startswith("xapi|sha256:")
+    bad = failed["identity_exception__reason_in_domain"]  # keyed by (source_system, source_key): an e-mail
+    assert bad.unexpected_count == 1 and len(bad.sample_keys) == 1 and bad.sample_keys[0].startswith("xapi|sha256:")
     text = repr([(o.sample_keys, o.observed_value) for o in comp + exc])
     assert "@" not in text
     assert not any(f"{s:.2f}" in text or str(int(s)) in text for s in SALARIES)

@@ -140,7 +140,6 @@ def _mart_suites() -> list[Suite]:
     s.append(Suite("reporting__dim_employee_history", t, (
         local_frame(t, [
             not_null(t, "employee_number", keys=("employee_number", "valid_from")),
-            compound_unique(t, ("employee_number", "valid_from"), "employee_valid_from_unique"),
         ]),
         Frame(f"select employee_number from {t} where is_current", (t,), (
             Expect("dim_employee_history__one_current_row_per_employee", "blocking",
@@ -152,7 +151,6 @@ def _mart_suites() -> list[Suite]:
     t = R + "dim_job_title"
     s.append(Suite("reporting__dim_job_title", t, (
         local_frame(t, [
-            not_null(t, "canonical_job_title"), unique(t, "canonical_job_title"),
             between(t, "active_headcount", 0, None, ("canonical_job_title",), "active_headcount_not_negative",
                      "active_headcount is not negative"),
         ], numeric=("active_headcount",)),
@@ -161,7 +159,6 @@ def _mart_suites() -> list[Suite]:
     t = R + "job_title_alias"
     s.append(Suite("reporting__job_title_alias", t, (
         local_frame(t, [
-            compound_unique(t, ("source_system", "source_title"), "source_title_unique"),
             in_set(t, "match_method", TITLE_MATCH_METHODS, ("source_system", "source_title")),
             in_set(t, "source_system", SOURCE_SYSTEMS, ("source_system", "source_title")),
         ]),
@@ -170,7 +167,6 @@ def _mart_suites() -> list[Suite]:
     t = DIM_COMPETENCY
     s.append(Suite("reporting__dim_competency", t, (
         local_frame(t, [
-            not_null(t, "competency_id"), unique(t, "competency_id"),
             between(t, "scale_max", 1, None, ("competency_id",), "scale_max_positive", "scale_max is at least 1"),
         ], numeric=("scale_max",)),
     )))
@@ -178,8 +174,7 @@ def _mart_suites() -> list[Suite]:
     t = R + "job_competency_requirement"
     keys = ("canonical_job_title", "business_unit", "competency_id")
     s.append(Suite("reporting__job_competency_requirement", t, (
-        local_frame(t, [compound_unique(t, keys, "requirement_unique"),
-                         not_null(t, "competency_id", keys=keys)]),
+        local_frame(t, [not_null(t, "competency_id", keys=keys)]),
         reference_frame(t, "competency_id", keys, DIM_COMPETENCY, "competency_id"),
         Frame(
             f"select {', '.join(keys)}, coalesce(required_level between 1 and "
@@ -192,7 +187,6 @@ def _mart_suites() -> list[Suite]:
     t = R + "fct_competency_assessment"
     s.append(Suite("reporting__fct_competency_assessment", t, (
         local_frame(t, [
-            not_null(t, "assessment_id"), unique(t, "assessment_id"),
             in_set(t, "rater_type", RATER_TYPES, ("assessment_id",)),
         ]),
         reference_frame(t, "employee_number", ("assessment_id",), DIM_EMPLOYEE, "employee_number"),
@@ -210,7 +204,6 @@ def _mart_suites() -> list[Suite]:
     s.append(Suite("reporting__fct_competency_gap", t, (
         local_frame(t, [
             not_null(t, "employee_number", keys=keys), not_null(t, "competency_id", keys=keys),
-            compound_unique(t, keys, "employee_competency_unique"),
             between(t, "gap", 0, None, keys, "gap_not_negative", "gap is never negative"),
             in_set(t, "gap_status", GAP_STATUSES, keys),
         ], numeric=("gap",)),
@@ -220,15 +213,13 @@ def _mart_suites() -> list[Suite]:
 
     t = R + "fct_learning_completion"
     s.append(Suite("reporting__fct_learning_completion", t, (
-        local_frame(t, [not_null(t, "statement_id"), unique(t, "statement_id"),
-                         not_null(t, "employee_number", keys=("statement_id",))]),
+        local_frame(t, [not_null(t, "employee_number", keys=("statement_id",))]),
         reference_frame(t, "employee_number", ("statement_id",), DIM_EMPLOYEE, "employee_number"),
     )))
 
     t = R + "fct_training_assignment"
     s.append(Suite("reporting__fct_training_assignment", t, (
         local_frame(t, [
-            not_null(t, "assignment_id"), unique(t, "assignment_id"),
             in_set(t, "status", TRAINING_STATUSES, ("assignment_id",)),
             not_null(t, "status", keys=("assignment_id",)),
             in_set(t, "reason", ASSIGNMENT_REASONS, ("assignment_id",)),
@@ -241,7 +232,6 @@ def _mart_suites() -> list[Suite]:
     t = DIM_OBJECTIVE
     s.append(Suite("reporting__dim_objective", t, (
         local_frame(t, [
-            not_null(t, "objective_id"), unique(t, "objective_id"),
             in_set(t, "level", OBJECTIVE_LEVELS, ("objective_id",)),
             in_set(t, "status", OBJECTIVE_STATUSES, ("objective_id",)),
             # A cascade with a cycle has no root: this is how a cycle shows in the mart.
@@ -258,7 +248,6 @@ def _mart_suites() -> list[Suite]:
     t = R + "fct_checkin"
     s.append(Suite("reporting__fct_checkin", t, (
         local_frame(t, [
-            not_null(t, "checkin_id"), unique(t, "checkin_id"),
             between(t, "progress_pct", 0, 100, ("checkin_id",), "progress_pct_within_0_100",
                      "progress_pct is within 0..100"),
             in_set(t, "confidence", CONFIDENCES, ("checkin_id",)),
@@ -288,7 +277,6 @@ def _mart_suites() -> list[Suite]:
     s.append(Suite("reporting__fct_objective_progress", t, (
         local_frame(t, [
             not_null(t, "objective_id", keys=keys),
-            compound_unique(t, keys, "objective_as_of_unique"),
             between(t, "progress_pct", 0, 100, keys, "progress_pct_within_0_100",
                      "progress_pct is within 0..100"),
             in_set(t, "risk_status", RISK_STATUSES, keys),
@@ -304,7 +292,6 @@ def _mart_suites() -> list[Suite]:
     t = R + "fct_performance_review"
     s.append(Suite("reporting__fct_performance_review", t, (
         local_frame(t, [
-            not_null(t, "review_id"), unique(t, "review_id"),
             between(t, "overall_rating", 1, 5, ("review_id",), "overall_rating_within_1_5",
                      "overall_rating is within 1..5"),
             in_set(t, "status", REVIEW_STATUSES, ("review_id",)),
@@ -315,7 +302,6 @@ def _mart_suites() -> list[Suite]:
     t = R + "fct_observation"
     s.append(Suite("reporting__fct_observation", t, (
         local_frame(t, [
-            not_null(t, "observation_id"), unique(t, "observation_id"),
             in_set(t, "kind", OBSERVATION_KINDS, ("observation_id",)),
         ]),
         reference_frame(t, "employee_number", ("observation_id",), DIM_EMPLOYEE, "employee_number"),
@@ -324,7 +310,6 @@ def _mart_suites() -> list[Suite]:
     t = R + "rpt_headcount_reconciliation"
     s.append(Suite("reporting__rpt_headcount_reconciliation", t, (
         local_frame(t, [
-            unique(t, "cost_center"),
             *[between(t, c, 0, None, ("cost_center",), f"{c}_not_negative", f"{c} is not negative")
               for c in ("hris_active", "payroll_active", "matched", "hris_only", "payroll_only")],
         ], numeric=("hris_active", "payroll_active", "matched", "hris_only", "payroll_only")),
@@ -343,7 +328,6 @@ def _mart_suites() -> list[Suite]:
     keys = ("source_system", "source_key")
     s.append(Suite("reporting__identity_exception", t, (
         local_frame(t, [
-            compound_unique(t, keys, "source_record_unique"),
             in_set(t, "reason", EXCEPTION_REASONS, keys),
             in_set(t, "source_system", SOURCE_SYSTEMS, keys),
         ]),
@@ -369,7 +353,6 @@ def _mart_suites() -> list[Suite]:
     s.append(Suite("intermediate__int_identity__links", t, (
         local_frame(t, [
             not_null(t, "source_key", keys=keys),
-            compound_unique(t, keys, "source_record_unique"),
             in_set(t, "source_system", SOURCE_SYSTEMS, keys),
         ]),
     )))
