@@ -64,7 +64,7 @@ lint: $(INSTALLED)
 dev: $(INSTALLED) $(MANIFEST)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} ; mkdir -p $$DAGSTER_HOME ; \
 	cp -n dagster.yaml $$DAGSTER_HOME/dagster.yaml 2>/dev/null || true ; \
-	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml
+	BRIDGE_SIMULATOR_DIR=$${BRIDGE_SIMULATOR_DIR:-$(CURDIR)/.sim} DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml
 
 docs: $(INSTALLED) $(MANIFEST)
 	cd dbt_project && BRIDGE_WORK_DB=$${BRIDGE_WORK_DB:-$(CURDIR)/warehouse/bridge.work.duckdb} ../$(BIN)/dbt docs generate --profiles-dir .

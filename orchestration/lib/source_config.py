@@ -12,31 +12,19 @@ from connectors.config import (
     XapiConfig,
 )
 from connectors.landing import RAW_STREAMS
-from orchestration.lib.settings import Settings, SettingsError
+from orchestration.lib.settings import Settings
 
 SOURCES = ("hris", "xapi", "lms", "checkins", "payroll")
 STREAMS: dict[str, tuple[str, ...]] = {source: tuple(RAW_STREAMS[source]) for source in SOURCES}
 
 
-def _float(settings: Settings, name: str, default: float) -> float:
-    raw = settings.extra.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, got {raw!r}")
-    return value
-
-
 def http_settings(settings: Settings) -> HttpSettings:
+    """Validated (and defaulted) by Settings.from_env before anything runs."""
     return HttpSettings(
-        connect_timeout=_float(settings, "BRIDGE_HTTP_CONNECT_TIMEOUT", 5.0),
-        read_timeout=_float(settings, "BRIDGE_HTTP_READ_TIMEOUT", 60.0),
-        max_attempts=int(_float(settings, "BRIDGE_HTTP_MAX_ATTEMPTS", 6)),
-        backoff_initial=_float(settings, "BRIDGE_HTTP_BACKOFF_INITIAL", 0.5),
+        connect_timeout=settings.get("BRIDGE_HTTP_CONNECT_TIMEOUT"),
+        read_timeout=settings.get("BRIDGE_HTTP_READ_TIMEOUT"),
+        max_attempts=settings.get("BRIDGE_HTTP_MAX_ATTEMPTS"),
+        backoff_initial=settings.get("BRIDGE_HTTP_BACKOFF_INITIAL"),
     )
 
 

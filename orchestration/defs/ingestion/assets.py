@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import dagster as dg
 
 from connectors import sync
+from connectors.errors import AuthError
 from orchestration.defs.resources import BridgeResource, trigger_of
-from orchestration.lib import pg_warehouse, run_log
+from orchestration.lib import pg_warehouse, run_log, sync_request
 from orchestration.lib.source_config import SOURCES, STREAMS, bridge_sources
 
 DESCRIPTIONS = {
@@ -47,11 +48,23 @@ def _extract_asset(source: str) -> dg.AssetsDefinition:
     def _extract(context: dg.AssetExecutionContext, bridge: BridgeResource) -> Iterator[dg.MaterializeResult]:
         settings = bridge.settings()
         log = logging.getLogger(f"bridge.connectors.{source}")
+        if not sync_request.extracts(source, context.run.tags):
+            # `bridge sync --only`: the build reads what this source last landed
+            context.log.info(f"{source} not extracted by this run (--only)")
+            for stream in STREAMS[source]:
+                yield dg.MaterializeResult(asset_key=raw_key(source, stream),
+                                           metadata={"extracted": False, "records": 0})
+            return
         with bridge.work() as con:
             run_log.ensure_started(con, context.run.run_id, trigger_of(context))
-            results = sync.extract_source(
-                con, source, bridge_sources(settings).get(source), context.run.run_id, settings.as_of_or_today(), log
-            )
+            try:
+                results = sync.extract_source(
+                    con, source, bridge_sources(settings).get(source), context.run.run_id,
+                    settings.as_of_or_today(), log,
+                )
+            except AuthError as exc:
+                # refused credentials stay refused: fail now, not again after the retry delay
+                raise dg.Failure(description=str(exc), allow_retries=False) from exc
             paths = bridge.paths()
             if paths.pg_url:
                 copied = pg_warehouse.mirror_raw(con, paths.pg_url)
