@@ -62,7 +62,7 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
     import uuid
 
     from orchestration.lib import dagster_instance, dbt_prewarm, interrupts, run_log, sync_request
-    from orchestration.lib.failure_cause import step_causes
+    from orchestration.lib.failure_cause import step_causes, was_interrupted
     from orchestration.lib.progress import SyncProgress
     from orchestration.lib.sync_request import ONLY_TAG
     from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
@@ -118,22 +118,26 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
                                 run_config={"loggers": loggers},
                             )
             except KeyboardInterrupt:
-                if caught.signum is None:
-                    caught.signum = signal.SIGINT
+                caught.interrupted = True
             events = result.all_events if result is not None else []
+            if was_interrupted(events):
+                caught.interrupted = True  # Dagster turned the signal into a step failure
             failed_steps = sorted({e.step_key for e in events if e.is_step_failure and e.step_key})
-            with interrupts.deferred():
-                con = connect_work(paths)
-                try:
-                    ensure_schema(con)
-                    decision = run_log.finish(
-                        con, paths, run_id, failed_steps=failed_steps, trigger=trigger,
-                        webhook_url=settings.webhook_url, dry_run=request.dry_run, interrupted=caught.name,
-                    )
-                finally:
-                    con.close()
+            try:
+                with interrupts.deferred():  # a second Ctrl-C waits for the decision
+                    con = connect_work(paths)
+                    try:
+                        ensure_schema(con)
+                        decision = run_log.finish(
+                            con, paths, run_id, failed_steps=failed_steps, trigger=trigger,
+                            webhook_url=settings.webhook_url, dry_run=request.dry_run, interrupted=caught.name,
+                        )
+                    finally:
+                        con.close()
+            except KeyboardInterrupt:  # delivered once the decision was recorded
+                caught.interrupted = True
             if not quiet:
-                if caught.signum:
+                if caught.interrupted:
                     print(f"bridge: stopped by {caught.name}; run {run_id} recorded as {decision.status}",
                           file=sys.stderr)
                 for step, cause in step_causes(events).items():
@@ -207,7 +211,7 @@ def exit_status(decision: Any, caught: Any) -> int:
     run, else 1: the status always agrees with the recorded decision."""
     if decision.status == "published" or (decision.status == "dry_run" and not decision.blocked_by):
         return 0
-    if caught is not None and caught.signum:
+    if caught is not None and caught.interrupted:
         return caught.exit_status
     return 1
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+INTERRUPTED = ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
 _CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure|Interrupt)\w*: ")
 
 
@@ -22,15 +23,27 @@ def innermost(error: Any) -> Any:
         chain.append(error)
         error = error.cause or error.context
     for err in reversed(chain):
-        if not (err.cls_name or "").startswith("Dagster"):
+        name = err.cls_name or ""
+        if name in INTERRUPTED or not name.startswith("Dagster"):
             return err
     return chain[-1] if chain else None
+
+
+def was_interrupted(events: list[Any]) -> bool:
+    """Whether a step failed because the run was interrupted (Ctrl-C, SIGTERM)."""
+    return any(
+        event.is_step_failure and event.step_failure_data and event.step_failure_data.error
+        and (innermost(event.step_failure_data.error).cls_name or "") in INTERRUPTED
+        for event in events
+    )
 
 
 def describe(error: Any) -> str:
     err = innermost(error)
     if err is None:
         return "unknown error"
+    if (err.cls_name or "") in INTERRUPTED:
+        return "interrupted (Ctrl-C or SIGTERM)"
     lines = [line for line in (err.message or "").strip().splitlines() if line.strip()]
     first = lines[0] if lines else err.cls_name or "unknown error"
     return _CLASS_PREFIX.sub("", first)[:500]

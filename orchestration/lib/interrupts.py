@@ -24,15 +24,18 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 @dataclass
 class Caught:
     signum: int | None = None
+    interrupted: bool = False  # also set when Dagster caught the signal (it does not say which)
 
     @property
     def name(self) -> str | None:
-        return signal.Signals(self.signum).name if self.signum else None
+        if self.signum:
+            return signal.Signals(self.signum).name
+        return "SIGINT or SIGTERM" if self.interrupted else None
 
     @property
     def exit_status(self) -> int:
         """The shell's convention for a command ended by a signal (130 for SIGINT)."""
-        return 128 + (self.signum or 0)
+        return 128 + (self.signum or signal.SIGINT)
 
 
 def _main_thread() -> bool:
@@ -49,6 +52,7 @@ def as_interrupts() -> Iterator[Caught]:
     def handler(signum, frame) -> None:
         if caught.signum is None:
             caught.signum = signum
+        caught.interrupted = True
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, handler) for s in SIGNALS}
