@@ -142,7 +142,7 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
                           file=sys.stderr)
                 for step, cause in step_causes(events).items():
                     print(f"step {step} failed: {cause}", file=sys.stderr)
-            return run_id, decision, (result, caught)
+            return run_id, decision, result
     except SyncAlreadyRunning as exc:
         print(f"bridge: {exc}", file=sys.stderr)
         raise SystemExit(3) from None
@@ -195,7 +195,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return 2
     settings = _settings()  # every configuration problem before anything runs
     started = time.monotonic()
-    run_id, decision, (_, caught) = run_sync(trigger=args.trigger, verbose=args.verbose, request=request)
+    run_id, decision, _ = run_sync(trigger=args.trigger, verbose=args.verbose, request=request)
     paths = WarehousePaths.for_settings(settings)
     con = _open_audit(paths)
     try:
@@ -203,17 +203,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
     finally:
         con.close()
     print(f"\nsync took {time.monotonic() - started:.1f} s")
-    return exit_status(decision, caught)
+    return exit_status(decision)
 
 
-def exit_status(decision: Any, caught: Any) -> int:
-    """0 published (or a clean dry run), the signal's status when one stopped an unpublished
-    run, else 1: the status always agrees with the recorded decision."""
+def exit_status(decision: Any) -> int:
+    """The exit status agrees with the recorded decision: 0 published (or a dry run nothing
+    would have blocked), 130 abandoned (a signal stopped the run), else 1."""
     if decision.status == "published" or (decision.status == "dry_run" and not decision.blocked_by):
         return 0
-    if caught is not None and caught.interrupted:
-        return caught.exit_status
-    return 1
+    return 130 if decision.status == "abandoned" else 1
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -297,8 +295,11 @@ def simulator_args(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    # Product code never imports the simulator: it runs as its own program.
-    return subprocess.call([sys.executable, "-m", "simulator", "serve", *simulator_args(args)])
+    # Product code never imports the simulator: it runs as its own program, in this process's
+    # place, so Ctrl-C and SIGTERM reach it and its pid (in ready.json) is the one to stop.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "simulator", "serve", *simulator_args(args)])
 
 
 def start_simulator(profile: str, seed: int, workdir: Path, extra: list[str] | None = None) -> tuple[subprocess.Popen, dict]:
@@ -340,7 +341,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.warehouse:
             os.environ["BRIDGE_WAREHOUSE"] = args.warehouse
         t1 = time.monotonic()
-        run_id, decision, (result, caught) = run_sync(trigger="demo")
+        run_id, decision, result = run_sync(trigger="demo")
         elapsed = time.monotonic() - t1
         settings = Settings.from_env()
         paths = WarehousePaths.for_settings(settings)
@@ -364,7 +365,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"report site: {paths.report}/index.html (generated in {seconds:.1f} s, "
                   f"{seconds / elapsed:.0%} of the sync)")
         print(f"published warehouse: {published_location(paths)}")
-        return exit_status(decision, caught)
+        return exit_status(decision)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -32,11 +32,6 @@ class Caught:
             return signal.Signals(self.signum).name
         return "SIGINT or SIGTERM" if self.interrupted else None
 
-    @property
-    def exit_status(self) -> int:
-        """The shell's convention for a command ended by a signal (130 for SIGINT)."""
-        return 128 + (self.signum or signal.SIGINT)
-
 
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()

@@ -159,7 +159,7 @@ def test_the_schedule_alone_is_checked_for_the_code_location():
 def test_every_variable_of_the_readme_tables_is_validated():
     readme = (REPO / "README.md").read_text()
     section = readme[readme.index("## Configuration"):readme.index("## Architecture")]
-    named = set(re.findall(r"^\| ((?:`[A-Z_]+`(?:, )?)+) \|", section, flags=re.M))
+    named = set(re.findall(r"^\| ((?:`[A-Z_]+`(?:, )?)+) \|", section, flags=re.MULTILINE))
     variables = {v for cell in named for v in re.findall(r"`([A-Z_]+)`", cell)}
     assert len(variables) > 25
     assert variables <= set(BY_NAME), sorted(variables - set(BY_NAME))
