@@ -180,3 +180,22 @@ def test_check_names_the_cause_of_a_refused_token_without_the_secret(tmp_path, s
     assert f"GET {host}/api/v1/objectives" in checkins
     assert "FAILED" in by_source["lms"] and "127.0.0.1:9/oauth/token" in by_source["lms"]
     assert wrong not in done.stdout + done.stderr
+
+
+def test_run_retries_never_rerun_a_step_failure_such_as_a_quality_block(tmp_path):
+    import dagster as dg
+    import yaml
+
+    settings = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    with dg.instance_for_test(overrides={"run_retries": settings["run_retries"]}, temp_dir=str(tmp_path)) as instance:
+        assert instance.run_retries_enabled  # a crashed run worker is still retried
+        assert instance.run_retries_retry_on_asset_or_op_failure is False
+
+
+def test_the_summary_names_postgres_schemas_never_the_password():
+    from orchestration.cli import published_location
+    from orchestration.lib.warehouse import WarehousePaths
+
+    where = published_location(WarehousePaths.from_url("postgresql://bridge:s3cr3t@db.example.test:5433/hr"))
+    assert where.startswith("PostgreSQL postgresql://bridge@db.example.test:5433/hr, schemas reporting")
+    assert "s3cr3t" not in where and "bridge.duckdb" not in where
