@@ -146,12 +146,8 @@ def test_prepare_names_the_manifest(tmp_path):
 def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from simulator import Simulator
 
-    sim = Simulator("pilot", seed=4, workdir=tmp_path_factory.mktemp("sim"))
-    sim.start()
-    try:
+    with Simulator("pilot", seed=4, workdir=tmp_path_factory.mktemp("sim")) as sim:
         yield sim
-    finally:
-        sim.stop()
 
 
 def test_check_reaches_every_source_and_writes_nothing(tmp_path, simulator):
