@@ -72,9 +72,12 @@ def test_a_sync_shows_progress_and_says_where_it_published(env, first_sync):
 def test_a_dry_run_checks_everything_and_publishes_nothing(env, first_sync, pilot_sim):
     before = table_fingerprints(warehouse(env))
     pilot_sim.advance_days(1)
-    done, run_id = sync(env, "--dry-run")
+    done, run_id = sync(env, "--dry-run", "--verbose")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "DRY RUN" in done.stdout
+    # --verbose streams the run at info level, never its DEBUG events
+    streamed = done.stdout + done.stderr
+    assert " - dagster - INFO - " in streamed and " - DEBUG - " not in streamed
     assert table_fingerprints(warehouse(env)) == before
     assert rows(warehouse(env), "select status from audit.publication where run_id = ?", [run_id]) == [("dry_run",)]
     assert rows(warehouse(env), "select action, target from audit.operator_request where run_id = ?",
