@@ -33,13 +33,20 @@ class RequestError(ValueError):
     """An unusable `--only` / `--full-refresh` value (a usage error: exit 2)."""
 
 
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 @dataclass(frozen=True)
 class SyncRequest:
     only: tuple[str, ...] = ()
     full_refresh: tuple[tuple[str, str], ...] = ()
     dry_run: bool = False
     reason: str | None = None
-    requested_by: str = field(default_factory=lambda: _user())
+    requested_by: str = field(default_factory=_user)
 
     @property
     def is_plain(self) -> bool:
@@ -60,13 +67,6 @@ def extracts(source: str, tags: dict[str, str] | None) -> bool:
     """Whether this run extracts `source` (every source unless `--only` left it out)."""
     only = (tags or {}).get(ONLY_TAG)
     return not only or source in only.split(",")
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def parse_only(text: str) -> tuple[str, ...]:
