@@ -103,7 +103,7 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
                     log_path = log_dir / f"sync-{time.strftime('%Y%m%dT%H%M%S')}.log"
                     if not quiet:
                         print(f"run {run_id}: full log in {log_path}", flush=True)
-                    progress = SyncProgress(sys.stderr, live=False if quiet else None)
+                    progress = contextlib.nullcontext() if quiet else SyncProgress(sys.stderr)
                     loggers = {"console": {"config": {"log_level": "INFO" if verbose else "DEBUG"}}}
                     if not quiet:
                         loggers["bridge_progress"] = {}
