@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -100,13 +99,6 @@ def seconds(raw: str) -> float:
     return value
 
 
-def seconds_or_zero(raw: str) -> float:
-    value = _number(raw, float)
-    if value < 0 or value == float("inf"):
-        raise ValueError(f"must be 0 or a positive number of seconds, got {raw[:40]!r}")
-    return value
-
-
 def choice(*options: str) -> Parser:
     def parse(raw: str) -> str:
         if raw.lower() not in options:
@@ -131,6 +123,14 @@ def readable_folder(raw: str) -> Path:
         raise ValueError(f"points to {path}, which is not a folder")
     if not os.access(path, os.R_OK | os.X_OK):
         raise ValueError(f"points to {path}, which this user cannot read")
+    return path
+
+
+def scim_attribute_file(raw: str) -> Path:
+    path = readable_file(raw)
+    from orchestration.lib.source_config import load_scim_attributes
+
+    load_scim_attributes(path)  # its content too: a wrong map must not wait for the HRIS step
     return path
 
 
@@ -180,19 +180,14 @@ def timezone(raw: str) -> str:
     return raw
 
 
-_SCOPE_CLAUSE = re.compile(r"\s*(division|department)\s*=\s*(\S.*?)\s*")
+def provisioning_scope(raw: str) -> tuple:
+    """`division=Technology|Operations; department=Platform` (orchestration/lib/provisioning/config.py)."""
+    from orchestration.lib.provisioning.config import parse_scope
 
-
-def provisioning_scope(raw: str) -> list[tuple[str, str]]:
-    """`division=Sales;department=Ops` (`;` or `,` between clauses)."""
-    clauses = re.split(r"[;,](?=\s*(?:division|department)\s*=)", raw)
-    out = []
-    for clause in clauses:
-        m = _SCOPE_CLAUSE.fullmatch(clause)
-        if not m:
-            raise ValueError(f"must be filters such as division=Sales;department=Ops, got {raw[:60]!r}")
-        out.append((m.group(1), m.group(2)))
-    return out
+    try:
+        return parse_scope(raw)
+    except SettingsError as exc:
+        raise ValueError(str(exc).removeprefix("BRIDGE_PROVISIONING_SCOPE ")) from None
 
 
 def _shape(value: str) -> str:
@@ -208,7 +203,8 @@ class Variable:
     name: str
     parse: Parser = text
     default: Any = None
-    source: bool = False  # a source system's setting: required for a sync, never from a simulator unless told
+    source: bool = False  # a source system's setting: never from a simulator unless told
+    required: bool = True  # (of a source) a sync cannot run without it
     secret: bool = False
 
 
@@ -244,19 +240,20 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BRIDGE_HEADCOUNT_TOLERANCE_ABS", count, 5),
     Variable("BRIDGE_HEADCOUNT_TOLERANCE_REL", rate, 0.05),
     # Real SCIM servers and LRSs
-    Variable("BRIDGE_SCIM_ATTRIBUTES", readable_file),
+    Variable("BRIDGE_SCIM_ATTRIBUTES", scim_attribute_file),
     Variable("BRIDGE_MAX_ABSENCE_TERMINATION_RATE", rate, 0.05),
-    Variable("LRS_SETTLE_SECONDS", seconds_or_zero, 300.0),
+    Variable("LRS_SETTLE_SECONDS", count, 300),
     # Provisioning the LMS (outbound SCIM)
-    Variable("LMS_SCIM_URL", http_url),
-    Variable("LMS_SCIM_TOKEN", secret=True),
+    Variable("LMS_SCIM_URL", http_url, source=True, required=False),
+    Variable("LMS_SCIM_TOKEN", source=True, required=False, secret=True),
     Variable("BRIDGE_LMS_PROVISIONING", choice("off", "plan", "apply")),
     Variable("BRIDGE_PROVISIONING_SCOPE", provisioning_scope),
     Variable("BRIDGE_PROVISIONING_MAX_DEACTIVATIONS", count, 25),
     Variable("BRIDGE_PROVISIONING_MAX_CHANGE_RATE", rate, 0.10),
+    Variable("BRIDGE_PROVISIONING_WORKERS", positive_int, 4),
 )
 BY_NAME = {v.name: v for v in VARIABLES}
-SOURCE_VARIABLES = tuple(v.name for v in VARIABLES if v.source)
+SOURCE_VARIABLES = tuple(v.name for v in VARIABLES if v.source and v.required)
 SECRET_VARIABLES = tuple(v.name for v in VARIABLES if v.secret)
 
 
@@ -382,7 +379,7 @@ class Settings:
             if raw is None and (var.source or var.name == "BRIDGE_AS_OF"):
                 raw = (from_sim.get(var.name) or "").strip() or None
             if raw is None:
-                if var.source and require_sources:
+                if var.source and var.required and require_sources:
                     hint = f" (nor by the simulator in {simulator.directory})" if simulator else ""
                     problems.append(f"{var.name} is not set{hint}")
                 values[var.name] = var.default

@@ -21,7 +21,8 @@ BRIDGE = str(Path(sys.executable).parent / "bridge")
 def readme_rows() -> list[str]:
     readme = (REPO / "README.md").read_text()
     table = readme[readme.index("### The `bridge` command"):readme.index("## Configuration")]
-    return [m.group(1).replace("\\|", "|") for m in re.finditer(r"^\| `(bridge [^`]+)` \|", table, flags=re.MULTILINE)]
+    cells = re.findall(r"^\| (`bridge .+?) \| ", table, flags=re.MULTILINE)  # the first cell of each row
+    return [cell.replace("`", "").replace("\\|", "|") for cell in cells]
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -39,7 +40,7 @@ def bridge(args: list[str], tmp_path: Path, env: dict[str, str] | None = None, t
 def test_the_readme_table_names_every_command_and_each_has_help(tmp_path):
     rows = readme_rows()
     commands = {row.split()[1] for row in rows}
-    assert commands == {"sync", "check", "status", "audit", "simulate", "demo", "report", "prepare"}
+    assert commands == {"sync", "check", "status", "audit", "simulate", "demo", "report", "provision", "prepare"}
     for row in rows:
         command = row.split()[1]
         done = bridge([command, "--help"], tmp_path)
@@ -155,8 +156,10 @@ def test_check_reaches_every_source_and_writes_nothing(tmp_path, simulator):
     done = bridge(["check"], tmp_path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.strip().splitlines()
-    assert [line.split()[0] for line in lines] == ["hris", "xapi", "lms", "checkins", "payroll"]
+    # the simulator serves the LMS's SCIM endpoint too: provisioning is configured, so it is reached
+    assert [line.split()[0] for line in lines] == ["hris", "xapi", "lms", "checkins", "payroll", "provisioning"]
     assert all(line.split()[1] == "ok" for line in lines), lines
+    assert "PATCH supported" in lines[5]
     assert "SCIM filter supported" in lines[0]
     assert "every header has the required columns" in lines[4]
     assert not (tmp_path / "warehouse").exists()

@@ -108,9 +108,10 @@ BAD = {
     "BRIDGE_HEADCOUNT_TOLERANCE_ABS": ("-1", "must be 0 or more"),
     "BRIDGE_WAREHOUSE": ("mysql://x/y", "must be a DuckDB file path or a postgresql:// URL"),
     "BRIDGE_MAX_ABSENCE_TERMINATION_RATE": ("1.5", "must be a fraction between 0 and 1"),
-    "LRS_SETTLE_SECONDS": ("soon", "must be a number"),
+    "LRS_SETTLE_SECONDS": ("soon", "must be a whole number"),
     "BRIDGE_LMS_PROVISIONING": ("yes", "must be one of off, plan, apply"),
-    "BRIDGE_PROVISIONING_SCOPE": ("country=FR", "must be filters such as division=Sales"),
+    "BRIDGE_PROVISIONING_SCOPE": ("country=FR", "must be filters like 'division=Technology|Operations"),
+    "BRIDGE_PROVISIONING_WORKERS": ("0", "must be at least 1"),
     "BRIDGE_PROVISIONING_MAX_DEACTIVATIONS": ("many", "must be a whole number"),
     "BRIDGE_PROVISIONING_MAX_CHANGE_RATE": ("10%", "must be a number"),
 }
@@ -132,9 +133,11 @@ def test_provisioning_needs_its_token_and_defaults_to_plan(tmp_path):
     env = {**real_sources(tmp_path), "LMS_SCIM_URL": "https://lms.example.test/scim/v2"}
     assert problems(env) == ["LMS_SCIM_TOKEN is not set (LMS_SCIM_URL is: provisioning needs its bearer token)"]
     settings = Settings.from_env({**env, "LMS_SCIM_TOKEN": "tok", "BRIDGE_PROVISIONING_SCOPE":
-                                  "division=Sales, Marketing;department=Ops"}, dotenv_path=None)
+                                  "division=Sales, Marketing|Ops; department=Platform"}, dotenv_path=None)
     assert settings.get("BRIDGE_LMS_PROVISIONING") == "plan"
-    assert settings.get("BRIDGE_PROVISIONING_SCOPE") == [("division", "Sales, Marketing"), ("department", "Ops")]
+    assert settings.get("BRIDGE_PROVISIONING_SCOPE") == (
+        ("department", frozenset({"Platform"})), ("division", frozenset({"Sales, Marketing", "Ops"})))
+    assert settings.sources["LMS_SCIM_URL"] == "https://lms.example.test/scim/v2"  # provisioning reads it there
     assert "tok" in settings.secrets
     assert Settings.from_env(real_sources(tmp_path), dotenv_path=None).get("BRIDGE_LMS_PROVISIONING") == "off"
 
@@ -144,7 +147,7 @@ def test_values_are_typed_with_their_defaults(tmp_path):
     assert settings.get("BRIDGE_HTTP_MAX_ATTEMPTS") == 3
     assert settings.get("BRIDGE_HTTP_READ_TIMEOUT") == 60.0
     assert settings.get("BRIDGE_MAX_ABSENCE_TERMINATION_RATE") == 0.05
-    assert settings.get("LRS_SETTLE_SECONDS") == 300.0
+    assert settings.get("LRS_SETTLE_SECONDS") == 300
 
 
 def test_the_schedule_alone_is_checked_for_the_code_location():
