@@ -1,4 +1,4 @@
-"""Configuration from the environment (CONTRACT.md section 1).
+"""Configuration from the environment (docs/contract.md section 1).
 
 One place reads the environment; everything else receives a `Settings`. A missing or
 malformed variable fails at start-up with one line naming it. Source variables that are

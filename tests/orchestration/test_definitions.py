@@ -15,11 +15,11 @@ import dagster as dg
 import pytest
 
 SNAPSHOT = Path(__file__).with_name("asset_graph.json")
-CONTRACT = Path(__file__).resolve().parents[2] / ".." / "shared" / "CONTRACT.md"
+CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
 
 
 def contract_tables() -> dict[str, list[str]]:
-    """schema.table -> columns, read from section 4 of CONTRACT.md (a copy travels in tests/fixtures)."""
+    """schema.table -> columns, read from section 4 of docs/contract.md (a copy travels in tests/fixtures)."""
     copy = Path(__file__).resolve().parents[1] / "fixtures" / "contract_tables.json"
     if copy.exists():
         nested = json.loads(copy.read_text())

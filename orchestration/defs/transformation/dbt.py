@@ -198,7 +198,7 @@ def warehouse_models(
             invocation.process.wait(timeout=30)
     run_results = invocation.get_artifact("run_results.json")
     with bridge.work() as con:
-        failed = record_dbt_results(con, context.run.run_id, run_results, invocation.manifest)
+        failed = record_dbt_results(con, context.run.run_id, run_results, invocation.manifest, pg_url=paths.pg_url)
     if failed:
         context.log.error(f"dbt build: {len(failed)} failing blocking test(s) or model error(s): {failed[:10]}")
 
