@@ -86,9 +86,13 @@ upgrade:
 	$(BIN)/uv lock --upgrade
 	$(MAKE) test
 
+# Unless the environment or .env names a warehouse, the UI's syncs go to one of their own
+# (warehouse/dev/), never into the demo's (warehouse/bridge.duckdb) by surprise.
 dev: $(INSTALLED) $(MANIFEST)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} ; mkdir -p $$DAGSTER_HOME ; \
 	cp -n dagster.yaml $$DAGSTER_HOME/dagster.yaml 2>/dev/null || true ; \
+	if [ -z "$$BRIDGE_WAREHOUSE" ] && ! grep -qs '^ *BRIDGE_WAREHOUSE *=' .env ; then \
+		export BRIDGE_WAREHOUSE=$(CURDIR)/warehouse/dev/bridge.duckdb ; fi ; \
 	BRIDGE_SIMULATOR_DIR=$${BRIDGE_SIMULATOR_DIR:-$(CURDIR)/.sim} DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml
 
 docs: $(INSTALLED) $(MANIFEST)

@@ -7,6 +7,7 @@
     bridge simulate   run the simulated source systems on loopback
     bridge demo       simulator + one sync + summary, then stop the simulator
     bridge report     regenerate the static report site from the published warehouse
+    bridge payroll withdraw FILE --reason TEXT   exclude a landed payroll export from the next build on
     bridge provision  plan (--plan) or apply (--apply) the LMS's users from the published HRIS data
     bridge prepare    build the dbt manifest once (done by `make`)
 """
@@ -459,6 +460,69 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_payroll_withdraw(args: argparse.Namespace) -> int:
+    """Exclude a landed payroll export from every build from the next one on, recording who asked
+    and why (audit.quarantine and raw.payroll__withdrawals). The inbox file is left untouched."""
+    import getpass
+    import hashlib
+    from datetime import UTC, datetime
+
+    from connectors.landing import DuckDBLander
+    from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
+
+    reason = " ".join(args.reason.split())
+    if not reason:
+        print("bridge: --reason must say why the export is withdrawn", file=sys.stderr)
+        return 2
+    try:
+        who = args.requested_by or getpass.getuser()
+    except (KeyError, OSError):  # no login name for this uid (a container, say)
+        who = f"uid {os.getuid()}"
+    paths = WarehousePaths.for_settings(_settings(require_sources=False))
+    if not paths.work.exists():
+        print(f"bridge: no warehouse at {paths.published} yet: nothing was landed to withdraw", file=sys.stderr)
+        return 2
+    given = Path(args.file)
+    # the file itself names its exact bytes; otherwise a file name, or a sha256 (or its first 8+ digits)
+    sha = hashlib.sha256(given.read_bytes()).hexdigest() if given.is_file() else None
+    try:
+        with exclusive_sync(paths):
+            con = connect_work(paths)
+            try:
+                lander = DuckDBLander(con)
+                landed = [f for f in lander.payroll_files() if f["status"] == "loaded"]
+                key = args.file.strip().lower()
+                matches = ([f for f in landed if f["file_sha256"] == sha] if sha else
+                           [f for f in landed if f["file_name"] == given.name]
+                           or [f for f in landed if len(key) >= 8 and f["file_sha256"].startswith(key)])
+                if not matches:
+                    print(f"bridge: no landed payroll export matches {args.file}", file=sys.stderr)
+                    return 2
+                if len(matches) > 1:
+                    print(f"bridge: {len(matches)} landed exports match {args.file}; name one by its sha256:",
+                          file=sys.stderr)
+                    for f in matches:
+                        print(f"  {f['file_sha256']}  {f['file_name']}  landed {f['landed_at']:%Y-%m-%d %H:%M:%S}",
+                              file=sys.stderr)
+                    return 2
+                (f,) = matches
+                if f["withdrawn_at"] is not None:
+                    print(f"{f['file_name']} (sha256 {f['file_sha256'][:12]}) was already withdrawn at "
+                          f"{f['withdrawn_at']:%Y-%m-%d %H:%M:%S}; nothing changed")
+                    return 0
+                action = f"withdraw-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+                lander.withdraw_payroll_file(f["file_sha256"], f["file_name"], reason=reason, requested_by=who,
+                                             action_id=action)
+            finally:
+                con.close()
+    except SyncAlreadyRunning as exc:
+        print(f"bridge: {exc}", file=sys.stderr)
+        return 3
+    print(f"withdrawn: {f['file_name']} (sha256 {f['file_sha256'][:12]}, period {f['period_end']}) by {who}; "
+          f"no build counts it from the next sync on (audit.quarantine, run_id {action})")
+    return 0
+
+
 def report_seconds(result: Any) -> float | None:
     """The report generation time `publish` recorded, for the demo summary."""
     for event in result.all_events:
@@ -539,6 +603,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="regenerate the static report site from the published warehouse")
     p.add_argument("--out", help="output folder (default: <warehouse dir>/report)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("payroll", help="payroll exports: withdraw a landed one")
+    payroll = p.add_subparsers(dest="payroll_command", required=True)
+    p = payroll.add_parser("withdraw", help="exclude a landed payroll export from the next build on (audited)")
+    p.add_argument("file", metavar="FILE", help="the export: its path, its file name, or its sha256")
+    p.add_argument("--reason", required=True, help="why it is withdrawn (kept in the audit trail)")
+    p.add_argument("--requested-by", help="who asked (default: your login name)")
+    p.set_defaults(func=cmd_payroll_withdraw)
 
     p = sub.add_parser("provision", help="plan or apply the LMS's users from the published HRIS data (SCIM)")
     mode = p.add_mutually_exclusive_group(required=True)

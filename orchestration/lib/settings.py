@@ -1,4 +1,4 @@
-"""Configuration from the environment (a `.env` file is read too).
+"""Configuration from the environment (docs/contract.md section 1; a `.env` file is read too).
 
 One place reads the environment; everything else receives a `Settings`. Every variable is
 one declarative line of `VARIABLES` (name, parser, default); `Settings.from_env` checks them

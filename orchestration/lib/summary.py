@@ -33,8 +33,8 @@ def run_report(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     run = _rows(con, "select * from audit.pipeline_run where run_id = ?", [run_id])
     extracts = _rows(
         con,
-        "select source, stream, mode, cursor_from, cursor_to, records, pages, bytes, checksum, "
-        "started_at, finished_at from audit.source_extract where run_id = ? order by source, stream",
+        # `*`: a file published before the counts after the contract's columns existed lacks them
+        "select * exclude (run_id) from audit.source_extract where run_id = ? order by source, stream",
         [run_id],
     )
     checks = _rows(
@@ -158,6 +158,8 @@ def format_run_report(report: dict[str, Any], *, published_to: str | None = None
         lines.append(
             f"  {e['source']:>9}.{e['stream']:<22} {e['mode']:<11} {e['records']:>9} records "
             f"{e['pages']:>6} pages  cursor {e['cursor_from'] or '-'} -> {e['cursor_to'] or '-'}"
+            + (f"  ({e['new_versions']} new, {e['duplicates_absorbed']} absorbed)"
+               if e.get("new_versions") is not None else "")
         )
     for q in report["quarantine"]:
         lines.append(
@@ -178,11 +180,12 @@ def format_run_report(report: dict[str, Any], *, published_to: str | None = None
         by_engine[c["engine"]] = by_engine.get(c["engine"], 0) + 1
     lines.append("  by engine: " + ", ".join(f"{k} {v}" for k, v in sorted(by_engine.items())))
     for c in failed_blocking + failed_warn:
-        keys = ", ".join(c["sample_keys"][:5])
         lines.append(
             f"  FAIL [{c['severity']}] {c['check_name']} on {c['target_table']}: "
-            f"observed {c['observed_value']}, {c['unexpected_count']} unexpected" + (f" (e.g. {keys})" if keys else "")
+            f"observed {c['observed_value']}, {c['unexpected_count']} unexpected"
         )
+        if c["sample_keys"]:  # every sample key the audit holds (at most 20): keys only, never values
+            lines.append(f"       keys: {', '.join(c['sample_keys'])}")
     prov = report.get("provisioning")
     if prov:
         lines.append("")

@@ -40,12 +40,17 @@ def bridge(args: list[str], tmp_path: Path, env: dict[str, str] | None = None, t
 def test_the_readme_table_names_every_command_and_each_has_help(tmp_path):
     rows = readme_rows()
     commands = {row.split()[1] for row in rows}
-    assert commands == {"sync", "check", "status", "audit", "simulate", "demo", "report", "provision", "prepare"}
+    assert commands == {"sync", "check", "status", "audit", "simulate", "demo", "report", "payroll", "provision",
+                        "prepare"}
     for row in rows:
-        command = row.split()[1]
-        done = bridge([command, "--help"], tmp_path)
+        words = []  # the command and its subcommands: the words before the first option or placeholder
+        for word in row.split()[1:]:
+            if not re.fullmatch(r"[a-z]+", word):
+                break
+            words.append(word)
+        done = bridge([*words, "--help"], tmp_path)
         assert done.returncode == 0, (row, done.stderr)
-        assert done.stdout.startswith(f"usage: bridge {command}")
+        assert done.stdout.startswith(f"usage: bridge {' '.join(words)}")
         for option in re.findall(r"--[a-z-]+", row):
             assert option in done.stdout, (row, option)
 

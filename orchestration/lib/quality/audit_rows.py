@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from orchestration.lib.quality.outcome import MAX_SAMPLE_KEYS, CheckOutcome, safe_key
 
-# Identical to the connectors' definition (CONTRACT.md section 4): either side may create it first.
+# Identical to the connectors' definition (docs/contract.md section 4): either side may create it first.
 DQ_RESULT_DDL = """
 create table if not exists audit.dq_result (
     run_id VARCHAR,
