@@ -180,6 +180,11 @@ def _duration(v: int) -> str:
     return f',"duration":"PT{v // 60}M{v % 60}S"'
 
 
+def _duration_hms(v: int) -> str:
+    """The foreign dialect's spelling: hours, minutes, seconds with a fraction (`PT1H2M3.50S`)."""
+    return f',"duration":"PT{v // 3600}H{v // 60 % 60}M{v % 60}.50S"'
+
+
 _OUTCOME_VERBS = [V_COMPLETED, V_PASSED, V_FAILED, V_SATISFIED]
 _STR = pa.string()
 
@@ -249,7 +254,7 @@ class StatementLog:
         scored = _numbers(np.maximum(score, 0), _score, self._texts)
         scored = pc.if_else(pa.array(score >= 0), scored, "")
         done = pc.if_else(pa.array(np.isin(verb, _OUTCOME_VERBS)), ',"completion":true', "")
-        timed = _numbers(np.maximum(dur, 0), _duration, self._texts)
+        timed = _numbers(np.maximum(dur, 0), _duration_hms if self.layout == "foreign" else _duration, self._texts)
         timed = pc.if_else(pa.array(dur >= 0), timed, "")
         parts = pc.binary_join_element_wise(succ, scored, done, timed, "")
         result = pc.if_else(pc.equal(pc.binary_length(parts), 0), "",

@@ -1,5 +1,7 @@
 """Differential tests: the published warehouse against the ground truth the simulator wrote,
-on the `standard` profile (2,500 people, a year of history). The assertions live in `truth.py`;
+on each dialect: the reference dialect on the `standard` profile (2,500 people, a year of
+history), the foreign one on `pilot` (200 people: every kind of dirt the checks below look
+for, at a fraction of the cost). The assertions live in `truth.py`;
 tests/postgres/test_pg_pipeline.py runs the same ones on what Postgres published."""
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ from tests.e2e import truth
 
 pytestmark = [pytest.mark.slow, pytest.mark.simulator]
 
+# dialect -> (profile, fewest people it publishes: the profile less those purged before the first pull)
+PROFILE = {"reference": ("standard", 2400), "foreign": ("pilot", 180)}
+
 
 @pytest.fixture(scope="module")
-def standard(tmp_path_factory: pytest.TempPathFactory):
-    """One standard-profile sync shared by every test of this module."""
+def standard(dialect: str, tmp_path_factory: pytest.TempPathFactory):
+    """One sync shared by every test of this module (per dialect)."""
     from orchestration.cli import run_sync
     from simulator import Simulator
 
-    sim = Simulator("standard", seed=5, workdir=tmp_path_factory.mktemp("sim-standard"))
+    profile, _ = PROFILE[dialect]
+    sim = Simulator(profile, seed=5, workdir=tmp_path_factory.mktemp(f"sim-{dialect}"), dialect=dialect)
     sim.start()
-    warehouse = tmp_path_factory.mktemp("wh-standard") / "bridge.duckdb"
+    warehouse = tmp_path_factory.mktemp(f"wh-{dialect}") / "bridge.duckdb"
     try:
         with pytest.MonkeyPatch.context() as mp:
             for key, value in sim.env.items():
@@ -38,11 +44,11 @@ def _work(warehouse: Path) -> Path:
     return warehouse.with_name("bridge.work.duckdb")
 
 
-def test_the_standard_sync_is_published(standard) -> None:
+def test_the_sync_is_published(standard, dialect: str) -> None:
     sim, warehouse, _, decision = standard
     assert decision.status == "published", decision.blocked_by
     people = truth.employees_published(sim.truth_dir, truth.duckdb_query(warehouse))
-    assert len(people) > 2400  # the standard profile, less people purged before the first pull
+    assert len(people) > PROFILE[dialect][1]
 
 
 def test_identity_links_match_the_truth(standard) -> None:
