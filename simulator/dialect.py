@@ -48,6 +48,8 @@ class Reference:
     payroll_quote_all = False
     more_prefix = "/xapi/statements?more="
     xapi_layout = "reference"
+    null_end_cursor = True        # the last REST page says `"next_cursor": null` (else: no key)
+    empty_resources = True        # an empty SCIM page has `"Resources": []` (else: no key, RFC 7644 3.4.2)
 
     # -- ids --------------------------------------------------------------------------------------
     def scim_id(self, seed: int, employee_number: str, taken: set[str]) -> str:
@@ -149,6 +151,8 @@ class Foreign(Reference):
     payroll_quote_all = True
     more_prefix = "/xapi/statements?format=exact&more="     # the IRL carries a parameter of its own
     xapi_layout = "foreign"
+    null_end_cursor = False
+    empty_resources = False
 
     def __init__(self) -> None:
         self._served: dict[tuple[str, bytes], bytes] = {}

@@ -84,9 +84,10 @@ class ScimHandler(Handler):
             page = matches[start - 1: start - 1 + count]
             items = [scim_feed.user_bytes(e, world.org, base) for e in page]
             total = len(matches)
+        resources = b',"Resources":[' + b",".join(items) + b"]" if items or dialect.empty_resources else b""
         body = (b'{"schemas":["' + scim_feed.LIST_RESPONSE.encode() + b'"],"totalResults":' + str(total).encode()
                 + b',"startIndex":' + str(start).encode() + b',"itemsPerPage":' + str(len(items)).encode()
-                + b',"Resources":[' + b",".join(items) + b"]}")
+                + resources + b"}")
         return 200, body, {"Content-Type": "application/scim+json"}
 
 
@@ -181,8 +182,10 @@ def list_page(log: VersionLog, query: dict[str, str], duplicate: bool, dialect: 
     items, nxt, more = log.page(start, limit)
     if duplicate and items:
         nxt, more = start, True
-    next_cursor = b'"' + dialect.encode_cursor(nxt).encode() + b'"' if more else b"null"
-    return b'{"data":[' + b",".join(dialect.rest_payloads(resource, items)) + b'],"next_cursor":' + next_cursor + b"}"
+    data = b'{"data":[' + b",".join(dialect.rest_payloads(resource, items)) + b"]"
+    if more:
+        return data + b',"next_cursor":"' + dialect.encode_cursor(nxt).encode() + b'"}'
+    return data + (b',"next_cursor":null}' if dialect.null_end_cursor else b"}")
 
 
 class LmsHandler(Handler):

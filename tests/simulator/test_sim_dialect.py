@@ -61,6 +61,8 @@ def test_scim_ids_look_numeric_are_listed_in_id_order_and_pages_are_capped(forei
     assert spc["filter"]["maxResults"] == 50
     page = s.get(f"{env['HRIS_SCIM_URL']}/Users", params={"startIndex": 1, "count": 50}, timeout=5).json()
     assert 0 < page["itemsPerPage"] < 50 == min(50, page["totalResults"])     # fewer than asked
+    beyond = s.get(f"{env['HRIS_SCIM_URL']}/Users", params={"startIndex": 10_000}, timeout=5).json()
+    assert beyond["itemsPerPage"] == 0 and "Resources" not in beyond     # RFC 7644: optional when empty
     users = sp.scim_users(env, count=50)
     assert len(users) == page["totalResults"]
     ids = [u["id"] for u in users]
@@ -115,6 +117,8 @@ def test_rest_ids_cursor_caps_and_absent_optionals(foreign) -> None:
     truth_lms = {r["source_key"] for r in sp.read_truth(foreign.truth_dir, "identity_links.csv")
                  if r["source_system"] == "lms"}
     assert truth_lms == user_ids
+    courses_page = s.get(f"{env['LMS_URL']}/api/v1/courses", params={"limit": 90}, timeout=5).json()
+    assert "next_cursor" not in courses_page                            # the end: absent, not null
     checkins = sp.rest_list(env["CHECKINS_URL"], "/api/v1/checkins", env["CHECKINS_TOKEN"], limit=1000)
     objectives = sp.rest_list(env["CHECKINS_URL"], "/api/v1/objectives", env["CHECKINS_TOKEN"], limit=1000)
     assert all(re.fullmatch(r"CHK-\d+", c["id"]) for c in checkins)
