@@ -181,8 +181,8 @@ def _duration(v: int) -> str:
 
 
 def _duration_hms(v: int) -> str:
-    """The foreign dialect's spelling: hours, minutes, seconds with a fraction (`PT1H2M3.50S`)."""
-    return f',"duration":"PT{v // 3600}H{v // 60 % 60}M{v % 60}.50S"'
+    """The foreign dialect's spelling: hours, minutes, seconds with a fraction (`PT1H2M3.0S`)."""
+    return f',"duration":"PT{v // 3600}H{v // 60 % 60}M{v % 60}.0S"'
 
 
 _OUTCOME_VERBS = [V_COMPLETED, V_PASSED, V_FAILED, V_SATISFIED]

@@ -74,3 +74,49 @@ def test_terminated_but_paid_people_are_an_audit_finding(standard) -> None:
 def test_orphan_objectives_are_listed_not_dropped(standard) -> None:
     sim, warehouse, _, _ = standard
     truth.orphan_objectives_listed(sim.truth_dir, truth.duckdb_query(warehouse))
+
+
+# What a dialect may write differently: ids, names (an objective's title holds its owner's first
+# name), e-mails (the truth checks those above), and when rows were first and last seen (the
+# landing time of each run).
+NOT_FACTS = ("scim_id", "full_name", "email", "title", "first_seen", "last_seen", "source_key")
+
+
+def _facts(q: truth.Query, table: str) -> list[str]:
+    """A published table's rows without the columns a dialect writes its own way, timestamps to the
+    second (a stamp with fewer than three fractional digits is truncated), sorted."""
+    if table == "job_title_alias":      # other spellings of a title: the same canonical titles, as often
+        sql = ("select source_system, canonical_job_title, match_method = 'unmapped', sum(occurrences) "
+               "from reporting.job_title_alias group by all")
+    else:
+        columns = q("select column_name, data_type from information_schema.columns where table_schema = 'reporting' "
+                    "and table_name = ? order by ordinal_position", [table])
+        kept = [f"date_trunc('second', {c})" if "TIMESTAMP" in t.upper() else c
+                for c, t in columns if not c.endswith("_id") and c not in NOT_FACTS]
+        sql = f"select {', '.join(kept)} from reporting.{table}"
+    return sorted(repr(r) for r in q(sql))
+
+
+@pytest.mark.parametrize("dialect", ["foreign"], indirect=True)
+def test_both_dialects_publish_the_same_facts(standard, tmp_path: Path) -> None:
+    """The same organisation (pilot, seed 5) served in the reference dialect publishes, table by
+    table, the same facts as in the foreign one: a dialect changes how a source writes, never
+    what the bridge concludes."""
+    from orchestration.cli import run_sync
+    from simulator import Simulator
+
+    _, foreign_warehouse, _, _ = standard
+    warehouse = tmp_path / "wh" / "bridge.duckdb"
+    with Simulator("pilot", seed=5, workdir=tmp_path / "sim") as sim, pytest.MonkeyPatch.context() as mp:
+        for key, value in sim.env.items():
+            mp.setenv(key, value)
+        mp.setenv("BRIDGE_WAREHOUSE", str(warehouse))
+        mp.delenv("BRIDGE_ALERT_WEBHOOK_URL", raising=False)
+        _, decision, _ = run_sync(trigger="test", quiet=True)
+    assert decision.status == "published", decision.blocked_by
+    reference, foreign = truth.duckdb_query(warehouse), truth.duckdb_query(foreign_warehouse)
+    tables = [r[0] for r in reference("select table_name from information_schema.tables "
+                                      "where table_schema = 'reporting' order by 1")]
+    assert len(tables) > 15
+    differing = {t for t in tables if _facts(reference, t) != _facts(foreign, t)}
+    assert not differing, differing
