@@ -10,7 +10,7 @@ import io
 import duckdb
 import pytest
 
-from tests.connectors.test_conn_simulator import snapshot, statement_rows, sync
+from tests.connectors.test_conn_simulator import lagging_day_then_fresh, snapshot, statement_rows, sync
 
 pytestmark = pytest.mark.simulator
 simulator = pytest.importorskip("simulator")
@@ -76,14 +76,8 @@ def test_incremental_days_and_a_lagging_lrs_skip_nothing(foreign, tmp_path):
     db = work / "reference.duckdb"          # continues the warehouse of the full read
     sim.advance_days(1)
     sync(db, sim.env, "day1")
-    sim.inject("lagging_lrs", on=True)
-    sync(db, sim.env, "lag1")
-    sim.advance_days(1)
-    sync(db, sim.env, "lag2")
-    sim.inject("lagging_lrs", on=False)
-    sync(db, sim.env, "lag3")
     fresh = tmp_path / "fresh.duckdb"
-    sync(fresh, sim.env, "fresh")
+    lagging_day_then_fresh(sim, db, fresh)
     for table in ("lms__users", "lms__assignments", "checkins__checkins", "checkins__objectives", "hris__users"):
         now, landed = _latest(fresh, table), _latest(db, table)
         assert now and {k: landed.get(k) for k in now} == now, table      # every current version, read incrementally
