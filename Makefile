@@ -93,7 +93,7 @@ dev: $(INSTALLED) $(MANIFEST)
 	cp -n dagster.yaml $$DAGSTER_HOME/dagster.yaml 2>/dev/null || true ; \
 	if [ -z "$$BRIDGE_WAREHOUSE" ] && ! grep -qs '^ *BRIDGE_WAREHOUSE *=' .env ; then \
 		export BRIDGE_WAREHOUSE=$(CURDIR)/warehouse/dev/bridge.duckdb ; fi ; \
-	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml
+	BRIDGE_SIMULATOR_DIR=$${BRIDGE_SIMULATOR_DIR:-$(CURDIR)/.sim} DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml
 
 docs: $(INSTALLED) $(MANIFEST)
 	cd dbt_project && BRIDGE_WORK_DB=$${BRIDGE_WORK_DB:-$(CURDIR)/warehouse/bridge.work.duckdb} ../$(BIN)/dbt docs generate --profiles-dir .

@@ -7,6 +7,16 @@ query strings or credentials.
 """
 from __future__ import annotations
 
+from http import HTTPStatus
+
+
+def status_text(status: int) -> str:
+    """`401 Unauthorized`: the code and what it means."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
 
 class BridgeError(Exception):
     """Base of every connector error."""
@@ -20,10 +30,11 @@ class SourceError(BridgeError):
     """A stream could not be read to its end; nothing past the last committed batch was landed."""
 
     def __init__(self, source: str, stream: str, detail: str, *, path: str | None = None,
-                 status: int | None = None, method: str = "GET") -> None:
+                 status: int | None = None, method: str = "GET", host: str | None = None) -> None:
         self.source, self.stream, self.detail, self.path, self.status = source, stream, detail, path, status
-        where = f" {method} {path}" if path else ""
-        last = f" (last status {status})" if status is not None else ""
+        self.host = host
+        where = f" {method} {host or ''}{path}" if path else ""
+        last = f" (last status {status_text(status)})" if status is not None else ""
         super().__init__(f"{source}/{stream}{where}: {detail}{last}; "
                          "stream stopped, batches committed before this point are kept")
 

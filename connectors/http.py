@@ -31,8 +31,9 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from . import progress
 from .config import HttpSettings
-from .errors import AuthError, HttpStatusError, SourceError
+from .errors import AuthError, HttpStatusError, SourceError, status_text
 from .redaction import RedactingFilter, basic_variants, redact
 
 log = logging.getLogger("connectors.http")
@@ -50,6 +51,15 @@ def register_secrets(*secrets: str | None) -> None:
 def safe_path(url: str) -> str:
     """The URL path only: query strings may carry filters or tokens, so they never reach a message."""
     return urlsplit(url).path or "/"
+
+
+def safe_host(url: str) -> str:
+    """`host:port` of a URL, never its user-info (which may hold a password)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 class _Retryable(Exception):
@@ -137,7 +147,8 @@ class OAuth2ClientCredentials(Auth):
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise AuthError(client.source, stream, "token response has no access_token",
-                            path=safe_path(client.url(self._token_path)))
+                            path=safe_path(client.url(self._token_path)),
+                            host=safe_host(client.url(self._token_path)))
         self._access_token = token
         register_secrets(token)
 
@@ -213,7 +224,7 @@ class HttpClient:
         except _Retryable as exc:
             raise SourceError(self.source, stream,
                               f"gave up after {self.settings.max_attempts} attempts: {exc.detail}",
-                              path=safe_path(url), status=exc.status, method=method) from None
+                              path=safe_path(url), status=exc.status, method=method, host=safe_host(url)) from None
 
     def _attempt(self, method: str, stream: str, url: str, params: Mapping[str, Any] | None,
                  data: Mapping[str, str] | bytes | None, headers: Mapping[str, str] | None, authenticated: bool,
@@ -251,19 +262,22 @@ class HttpClient:
         if status == 429 or status >= 500:
             raise _Retryable(f"HTTP {status}", status, parse_retry_after(resp.headers.get("Retry-After")))
         if status in (401, 403):
-            raise AuthError(self.source, stream, f"credentials refused (HTTP {status}); nothing landed from "
-                            "this request", path=safe_path(url), status=status, method=method)
+            raise AuthError(self.source, stream, f"credentials refused (HTTP {status_text(status)}); nothing "
+                            "landed from this request", path=safe_path(url), status=status, method=method,
+                            host=safe_host(url))
         if status == 404 and ok_404:
             return JsonResponse(None, resp.headers, len(raw), raw, status)
         if not 200 <= status < 300:
-            raise HttpStatusError(self.source, stream, f"unexpected HTTP {status}", path=safe_path(url),
-                                  status=status, method=method, body=raw, attempts=state["attempts"])
+            raise HttpStatusError(self.source, stream, f"unexpected HTTP {status_text(status)}",
+                                  path=safe_path(url), status=status, method=method, host=safe_host(url),
+                                  body=raw, attempts=state["attempts"])
         if not raw and status == 204:
             return JsonResponse(None, resp.headers, 0, raw, status)
         try:
             body = decode(raw)
         except ValueError:
             raise _Retryable(f"truncated or invalid JSON body ({len(raw)} bytes)", status) from None
+        progress.page_read(self.source, stream, len(raw))
         return JsonResponse(body, resp.headers, len(raw), raw, status)
 
     def _wait(self, rs: RetryCallState) -> float:

@@ -35,6 +35,8 @@ from typing import Any
 
 import duckdb
 
+from . import progress
+
 RAW_STREAMS: dict[str, tuple[str, ...]] = {
     "hris": ("users",),
     "xapi": ("statements",),
@@ -277,6 +279,7 @@ class DuckDBLander:
                                  [seen_run_id, ids])
             if cursor is not None:
                 self._write_cursor(source, stream, cursor, run_id)
+        progress.records_landed(source, stream, len(records))
         return added
 
     _STAGE_PAGES = """
@@ -319,6 +322,9 @@ class DuckDBLander:
         with self.transaction():
             added = self._insert_staged(source, stream, spec, run_id) if staged else 0
             if staged:
+                if progress.wanted():
+                    progress.records_landed(source, stream, self.con.execute(
+                        "select count(*) from temp.main._landing_batch").fetchall()[0][0])
                 self.con.execute("drop table temp.main._landing_batch")
             if cursor is not None:
                 self._write_cursor(source, stream, cursor, run_id)

@@ -1,6 +1,7 @@
 """`bridge`: the command line of hris-lms-bridge.
 
     bridge sync       run one nightly sync now (extract, build, check, publish)
+    bridge check      validate the configuration and reach every source, writing nothing
     bridge status     the last runs and the last publication
     bridge audit      what a run checked, blocked and published, and the extracts it consumed
     bridge simulate   run the simulated source systems on loopback
@@ -34,69 +35,131 @@ TELEMETRY_OFF = {
 }
 
 
+_noted: set[str] = set()
+
+
 def _settings(require_sources: bool = True):
+    """The whole configuration, checked in one pass: every problem on its own line, exit 2."""
     from orchestration.lib.settings import Settings, SettingsError
 
     try:
-        return Settings.from_env(require_sources=require_sources)
+        settings = Settings.from_env(require_sources=require_sources)
     except SettingsError as exc:
-        print(f"bridge: configuration error: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"bridge: configuration error: {problem}", file=sys.stderr)
         raise SystemExit(2) from None
+    for note in settings.notes:
+        if note not in _noted:
+            _noted.add(note)
+            print(f"bridge: note: {note}", file=sys.stderr)
+    return settings
 
 
-def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False) -> tuple[str, Any, Any]:
-    """Run the nightly job in this process and close the run in the audit trail."""
-    from orchestration.lib import dagster_instance, dbt_prewarm, run_log
+def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False,
+             request: Any = None) -> tuple[str, Any, Any]:
+    """Run the nightly job in this process and close the run in the audit trail.
+
+    Whatever stops it (a failed step, a blocking check, Ctrl-C or SIGTERM at any step), the run
+    ends with exactly one decision in audit.publication that agrees with the published files."""
+    import uuid
+
+    from orchestration.lib import dagster_instance, dbt_prewarm, interrupts, run_log, sync_request
+    from orchestration.lib.failure_cause import step_causes, was_interrupted
+    from orchestration.lib.progress import SyncProgress
+    from orchestration.lib.sync_request import ONLY_TAG
     from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
 
+    request = request or sync_request.SyncRequest()
     settings = _settings()
     paths = WarehousePaths.for_settings(settings)
+    run_id = str(uuid.uuid4())
+    tags = {"bridge/trigger": trigger}
+    if request.dry_run:
+        tags["bridge/dry_run"] = "true"
+    if request.only:
+        tags[ONLY_TAG] = ",".join(request.only)
+    result = None
     try:
-        # dbt imports (~6 s) while this process imports the code location, not after the
-        # extract (an incremental night's extract is too short to hide it); the run's dbt
-        # resource takes this one over rather than starting another.
-        with exclusive_sync(paths), dbt_prewarm.waiting(settings.dbt_target):
-            from connectors.landing import ensure_schema
-            from orchestration.definitions import defs
-
-            job = defs.resolve_job_def("nightly_sync")
-            instance = dagster_instance.for_sync()
-            # Dagster's and dbt's step-by-step output goes to a log file beside the
-            # warehouse; the terminal gets the summary (`--verbose` streams it instead).
-            log_dir = paths.work.parent / "logs"
-            log_dir.mkdir(parents=True, exist_ok=True)
-            log_path = log_dir / f"sync-{time.strftime('%Y%m%dT%H%M%S')}.log"
-            with open(log_path, "w", encoding="utf-8") as log_file:
-                sink = contextlib.nullcontext() if verbose else contextlib.ExitStack()
-                if not verbose:
-                    sink.enter_context(contextlib.redirect_stdout(log_file))
-                    sink.enter_context(contextlib.redirect_stderr(log_file))
-                with sink:
-                    result = job.execute_in_process(
-                        instance=instance, tags={"bridge/trigger": trigger}, raise_on_error=False
-                    )
-            if not quiet:
-                print(f"run {result.run_id}: full log in {log_path}")
-            failed_steps = sorted({e.step_key for e in result.all_events if e.is_step_failure and e.step_key})
-            con = connect_work(paths)
+        with interrupts.as_interrupts() as caught, exclusive_sync(paths):
             try:
-                ensure_schema(con)
-                decision = run_log.finish(
-                    con, paths, result.run_id, failed_steps=failed_steps, trigger=trigger,
-                    webhook_url=settings.webhook_url,
-                )
-            finally:
-                con.close()
-            if failed_steps and not quiet:
-                for event in result.all_events:
-                    if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-                        err = event.step_failure_data.error
-                        print(f"step {event.step_key} failed: {err.message.strip().splitlines()[0][:400]}",
-                              file=sys.stderr)
-            return result.run_id, decision, result
+                # dbt imports (~6 s) while this process imports the code location, not after the
+                # extract (an incremental night's extract is too short to hide it); the run's dbt
+                # resource takes this one over rather than starting another.
+                with dbt_prewarm.waiting(settings.dbt_target):
+                    from connectors.landing import ensure_schema
+                    from orchestration.definitions import defs
+
+                    job = defs.resolve_job_def("nightly_sync")
+                    instance = dagster_instance.for_sync()
+                    con = connect_work(paths)
+                    try:
+                        ensure_schema(con)
+                        sync_request.apply(con, run_id, request)
+                    finally:
+                        con.close()
+                    # Dagster's and dbt's step-by-step output goes to a log file beside the
+                    # warehouse; the terminal gets progress and the summary (`--verbose` streams
+                    # the run at info level instead).
+                    log_dir = paths.work.parent / "logs"
+                    log_dir.mkdir(parents=True, exist_ok=True)
+                    log_path = log_dir / f"sync-{time.strftime('%Y%m%dT%H%M%S')}.log"
+                    if not quiet:
+                        print(f"run {run_id}: full log in {log_path}", flush=True)
+                    progress = contextlib.nullcontext() if quiet else SyncProgress(sys.stderr)
+                    loggers = {"console": {"config": {"log_level": "INFO" if verbose else "DEBUG"}}}
+                    if not quiet:
+                        loggers["bridge_progress"] = {}
+                    with open(log_path, "w", encoding="utf-8") as log_file, progress:
+                        sink = contextlib.ExitStack()
+                        if not verbose:
+                            sink.enter_context(contextlib.redirect_stdout(log_file))
+                            sink.enter_context(contextlib.redirect_stderr(log_file))
+                        with sink:
+                            result = job.execute_in_process(
+                                instance=instance, tags=tags, raise_on_error=False, run_id=run_id,
+                                run_config={"loggers": loggers},
+                            )
+            except KeyboardInterrupt:
+                caught.interrupted = True
+            events = result.all_events if result is not None else []
+            if was_interrupted(events):
+                caught.interrupted = True  # Dagster turned the signal into a step failure
+            failed_steps = sorted({e.step_key for e in events if e.is_step_failure and e.step_key})
+            try:
+                with interrupts.deferred():  # a second Ctrl-C waits for the decision
+                    con = connect_work(paths)
+                    try:
+                        ensure_schema(con)
+                        decision = run_log.finish(
+                            con, paths, run_id, failed_steps=failed_steps, trigger=trigger,
+                            webhook_url=settings.webhook_url, dry_run=request.dry_run, interrupted=caught.name,
+                        )
+                    finally:
+                        con.close()
+            except KeyboardInterrupt:  # delivered once the decision was recorded
+                caught.interrupted = True
+            if not quiet:
+                if caught.interrupted:
+                    print(f"bridge: stopped by {caught.name}; run {run_id} recorded as {decision.status}",
+                          file=sys.stderr)
+                for step, cause in step_causes(events).items():
+                    print(f"step {step} failed: {cause}", file=sys.stderr)
+            return run_id, decision, result
     except SyncAlreadyRunning as exc:
         print(f"bridge: {exc}", file=sys.stderr)
         raise SystemExit(3) from None
+
+
+def published_location(paths) -> str:
+    """Where readers find what was published, never with a password."""
+    if paths.pg_url:
+        from orchestration.lib.postgres.connection import parse_warehouse_url
+
+        t = parse_warehouse_url(paths.pg_url)
+        host = f"[{t.host}]" if ":" in t.host else t.host
+        return (f"PostgreSQL postgresql://{t.user}@{host}:{t.port}/{t.dbname}, schemas reporting "
+                f"(HR reporting), restricted (compensation) and audit")
+    return f"{paths.published} (restricted: {paths.restricted})"
 
 
 def _open_audit(paths):
@@ -117,19 +180,51 @@ def _open_audit(paths):
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from orchestration.lib import sync_request
     from orchestration.lib.summary import format_run_report, run_report
     from orchestration.lib.warehouse import WarehousePaths
 
+    try:
+        request = sync_request.SyncRequest(
+            only=sync_request.parse_only(args.only) if args.only else (),
+            full_refresh=tuple(sync_request.parse_stream(t) for t in args.full_refresh),
+            dry_run=args.dry_run,
+            reason=args.reason,
+        )
+        sync_request.check(request)
+    except sync_request.RequestError as exc:
+        print(f"bridge sync: {exc}", file=sys.stderr)
+        return 2
+    settings = _settings()  # every configuration problem before anything runs
     started = time.monotonic()
-    run_id, decision, _ = run_sync(trigger=args.trigger, verbose=args.verbose)
-    paths = WarehousePaths.for_settings(_settings())
+    run_id, decision, _ = run_sync(trigger=args.trigger, verbose=args.verbose, request=request)
+    paths = WarehousePaths.for_settings(settings)
     con = _open_audit(paths)
     try:
-        print(format_run_report(run_report(con, run_id), published_file=str(paths.published)))
+        print(format_run_report(run_report(con, run_id), published_to=published_location(paths)))
     finally:
         con.close()
     print(f"\nsync took {time.monotonic() - started:.1f} s")
-    return 0 if decision.status == "published" else 1
+    return exit_status(decision)
+
+
+def exit_status(decision: Any) -> int:
+    """The exit status agrees with the recorded decision: 0 published (or a dry run nothing
+    would have blocked), 130 abandoned (a signal stopped the run), else 1."""
+    if decision.status == "published" or (decision.status == "dry_run" and not decision.blocked_by):
+        return 0
+    return 130 if decision.status == "abandoned" else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from orchestration.lib.source_check import check_all
+
+    settings = _settings()
+    results = check_all(settings)
+    width = max(len(r.name) for r in results)
+    for r in results:
+        print(f"{r.name:<{width}}  {'ok' if r.ok else 'FAILED'}  {r.detail}", flush=True)
+    return 0 if all(r.ok for r in results) else 1
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -183,7 +278,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report, default=str, indent=2))
     else:
-        print(format_run_report(report, published_file=str(paths.published)))
+        print(format_run_report(report, published_to=published_location(paths)))
         docs = paths.data_docs / run_id / "index.html"
         if docs.exists():
             print(f"\nData Docs: {docs}")
@@ -254,9 +349,23 @@ def cmd_provision(args: argparse.Namespace) -> int:
     return 1 if outcome.held or failed else 0
 
 
+def simulator_args(args: argparse.Namespace) -> list[str]:
+    out = ["--profile", args.profile, "--seed", str(args.seed), "--workdir", str(args.workdir)]
+    if args.faults:
+        out += ["--faults", str(args.faults)]
+    if args.dialect:
+        out += ["--dialect", args.dialect]
+    if args.no_filter:
+        out.append("--no-filter")
+    return out
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
-    # Product code never imports the simulator: it runs as its own program.
-    return subprocess.call([sys.executable, "-m", "simulator", "serve", *args.sim_args])
+    # Product code never imports the simulator: it runs as its own program, in this process's
+    # place, so Ctrl-C and SIGTERM reach it and its pid (in ready.json) is the one to stop.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "simulator", "serve", *simulator_args(args)])
 
 
 def start_simulator(profile: str, seed: int, workdir: Path, extra: list[str] | None = None) -> tuple[subprocess.Popen, dict]:
@@ -304,10 +413,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         paths = WarehousePaths.for_settings(settings)
         import duckdb
 
-        con = duckdb.connect(str(paths.published), read_only=True)
+        con = _open_audit(paths)
         try:
             print()
-            print(format_run_report(run_report(con, run_id), published_file=str(paths.published)))
+            print(format_run_report(run_report(con, run_id), published_to=published_location(paths)))
         finally:
             con.close()
         work = duckdb.connect(str(paths.work), read_only=True)
@@ -317,12 +426,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         finally:
             work.close()
         print(f"\nnightly sync took {elapsed:.1f} s")
-        seconds = report_seconds(result)
+        seconds = report_seconds(result) if result is not None else None
         if seconds is not None:
             print(f"report site: {paths.report}/index.html (generated in {seconds:.1f} s, "
                   f"{seconds / elapsed:.0%} of the sync)")
-        print(f"published warehouse: {paths.published}  (restricted: {paths.restricted})")
-        return 0 if decision.status == "published" else 1
+        print(f"published warehouse: {published_location(paths)}")
+        return exit_status(decision)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -432,17 +541,42 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bridge", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sync", help="run one sync now with the configuration from the environment")
     p.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)
-    p.add_argument("--verbose", action="store_true", help="stream Dagster's and dbt's output")
+    p.add_argument("--verbose", action="store_true", help="stream Dagster's and dbt's output at info level")
+    p.add_argument("--only", metavar="SOURCE[,SOURCE]",
+                   help="extract only these sources (hris, xapi, lms, checkins, payroll); the build uses what "
+                        "the others last landed")
+    p.add_argument("--full-refresh", metavar="SOURCE.STREAM", action="append", default=[],
+                   help="re-read this stream from the start (repeatable); needs --reason")
+    p.add_argument("--dry-run", action="store_true",
+                   help="extract, build and check; publish and provision nothing (decision: dry_run)")
+    p.add_argument("--reason", metavar="TEXT", help="why (recorded in audit.operator_request with who asked)")
     p.set_defaults(func=cmd_sync)
 
+    p = sub.add_parser("check", help="validate the configuration and reach every source, writing nothing")
+    p.set_defaults(func=cmd_check)
+
     p = sub.add_parser("status", help="print the last runs and the last publication")
-    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--limit", type=_positive_int, default=10)
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("audit", help="what a run checked, blocked and published")
@@ -450,9 +584,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_audit)
 
-    p = sub.add_parser("simulate", help="run the simulated source systems (see `bridge simulate --help`)",
-                       add_help=False)
-    p.add_argument("sim_args", nargs=argparse.REMAINDER)
+    p = sub.add_parser("simulate", help="run the simulated source systems on loopback")
+    p.add_argument("--profile", default="pilot", help="pilot, standard or large (default: pilot)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--workdir", type=Path, default=Path(".sim"), help="where ready.json and the data go (default: .sim)")
+    p.add_argument("--faults", type=_rate, default=0.0, help="share of data requests answered with a fault")
+    p.add_argument("--dialect", help="the simulator's dialect of every feed (see simulator/README.md)")
+    p.add_argument("--no-filter", action="store_true", help="the SCIM server says filtering is unsupported")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("demo", help="start the simulator, run one sync, print the summary, stop")
@@ -511,9 +649,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         code = args.func(args)
+        sys.stdout.flush()
     except SystemExit as exc:
         _exit_status.append(_status_of(exc.code))
         raise
+    except BrokenPipeError:
+        # the reader went away (`bridge audit | head`): end quietly, as `cat` does. Python
+        # would report the pipe again when it flushes stdout at exit: point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 0
     _exit_status.append(_status_of(code))
     return code
 

@@ -16,6 +16,7 @@ import dagster as dg
 
 from orchestration.defs.ingestion.assets import extract_assets
 from orchestration.defs.jobs import nightly_sync
+from orchestration.defs.loggers import loggers
 from orchestration.defs.provisioning import lms_users
 from orchestration.defs.publication import build_publish_asset
 from orchestration.defs.quality.checks import build_checks
@@ -34,6 +35,7 @@ defs = dg.Definitions(
     jobs=[nightly_sync],
     schedules=[nightly_schedule],
     sensors=[payroll_inbox_sensor, record_failed_run],
+    loggers=loggers,
     resources={
         "bridge": BridgeResource(),
         "dbt": dbt_resource(),

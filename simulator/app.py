@@ -28,12 +28,12 @@ CREDS = {
 
 class SimApp:
     def __init__(self, profile: str, seed: int, workdir: Path, faults: float = 0.0, no_filter: bool = False,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", dialect: str = "reference") -> None:
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "ready.json").unlink(missing_ok=True)
         t0 = time.monotonic()
-        self.world = World(profile, seed, self.workdir)
+        self.world = World(profile, seed, self.workdir, dialect)
         self.world.filter_supported = not no_filter
         self.generate_seconds = time.monotonic() - t0
         self.creds = dict(CREDS)
@@ -75,6 +75,7 @@ class SimApp:
     def write_ready(self) -> None:
         self.env["BRIDGE_AS_OF"] = self.world.as_of
         doc = {"env": self.env, "admin_url": self.admin_url, "pid": os.getpid(), "as_of": self.world.as_of,
+               "dialect": self.world.dialect.name,
                "now": iso_ms(self.world.now_ms), "generate_seconds": round(self.generate_seconds, 3)}
         tmp = self.workdir / "ready.json.part"
         tmp.write_text(json.dumps(doc, indent=2))
@@ -85,7 +86,7 @@ class SimApp:
         key = (self.version, since, op)
         if self._scim_cache and self._scim_cache[0] == key:
             return self._scim_cache[1]
-        emps = [e for e in self.world.org.employees if not e.absent]
+        emps = sorted((e for e in self.world.org.employees if not e.absent), key=self.world.dialect.scim_sort_key)
         if since is not None:
             emps = [e for e in emps if e.modified_ms > since or (op == "ge" and e.modified_ms == since)]
         self._scim_cache = (key, emps)
@@ -128,7 +129,8 @@ class SimApp:
 
     def state(self) -> dict:
         w = self.world
-        return {"as_of": w.as_of, "now": iso_ms(w.now_ms), "faults": self.faults.rate, "lagging": w.lagging,
+        return {"as_of": w.as_of, "now": iso_ms(w.now_ms), "dialect": w.dialect.name, "faults": self.faults.rate,
+                "lagging": w.lagging,
                 "filter_supported": w.filter_supported, "env": self.env}
 
     def shutdown(self) -> None:

@@ -6,6 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
+from simulator.dialect import DIALECTS
 from simulator.profiles import PROFILES
 
 
@@ -18,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workdir", type=Path, required=True)
     s.add_argument("--faults", type=float, default=0.0, help="share of data requests answered with a fault")
     s.add_argument("--no-filter", action="store_true", help="ServiceProviderConfig says filter unsupported")
+    s.add_argument("--dialect", choices=sorted(DIALECTS), default="reference",
+                   help="how the servers speak: reference (default) or foreign (simulator/README.md)")
     s.add_argument("--host", default="127.0.0.1")
     c = sub.add_parser("write-crosswalk", help="rewrite dbt_project/seeds/job_title_crosswalk.csv")
     c.add_argument("--path", type=Path, default=None)
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from simulator.app import SimApp
     app = SimApp(args.profile, args.seed, args.workdir, faults=args.faults, no_filter=args.no_filter,
-                 host=args.host)
+                 host=args.host, dialect=args.dialect)
 
     def stop(signum, frame) -> None:
         app.done.set()

@@ -14,8 +14,9 @@ from typing import Any
 
 class Simulator:
     def __init__(self, profile: str = "pilot", seed: int = 42, workdir: str | Path = "sim", faults: float = 0.0,
-                 no_filter: bool = False, startup_timeout: float = 180.0) -> None:
+                 no_filter: bool = False, startup_timeout: float = 180.0, dialect: str = "reference") -> None:
         self.profile, self.seed, self.workdir = profile, seed, Path(workdir).resolve()
+        self.dialect = dialect
         self.faults, self.no_filter, self.startup_timeout = faults, no_filter, startup_timeout
         self.proc: subprocess.Popen | None = None
         self.ready: dict[str, Any] = {}
@@ -37,7 +38,7 @@ class Simulator:
         ready = self.workdir / "ready.json"
         ready.unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "simulator", "serve", "--profile", self.profile, "--seed", str(self.seed),
-               "--workdir", str(self.workdir), "--faults", str(self.faults)]
+               "--workdir", str(self.workdir), "--faults", str(self.faults), "--dialect", self.dialect]
         if self.no_filter:
             cmd.append("--no-filter")
         root = str(Path(__file__).resolve().parent.parent)

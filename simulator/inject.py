@@ -140,7 +140,7 @@ def _rehire(app, world, employee_number: str | None = None) -> dict:
         else:
             uid = None
     return {"employee_number": e.employee_number, "scim_id": e.scim_id, "date": day_str(day),
-            "terminated": day_str(terminated), "lms_user_id": uid}
+            "terminated": day_str(terminated), "lms_user_id": world.dialect.rest_id("users", uid)}
 
 
 # -- LMS / xAPI -------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def _unknown_lms(app, world, count: int = 5) -> dict:
         rec = world.lms.add_unknown_user(None, 0, k)
         world.lms.put("users", rec, world.tick())
         ids.append(rec["id"])
-    return {"user_ids": ids}
+    return {"user_ids": [world.dialect.rest_id("users", i) for i in ids]}
 
 
 @kind("unresolved_xapi_actors")
@@ -184,7 +184,7 @@ def _cycle(app, world) -> dict:
     a["parent_id"], b["parent_id"] = b["id"], a["id"]
     world.strategy.put_objective(a, world.tick())
     world.strategy.put_objective(b, world.tick())
-    return {"objective_ids": [a["id"], b["id"]]}
+    return {"objective_ids": [world.dialect.rest_id("objectives", a["id"]), world.dialect.rest_id("objectives", b["id"])]}
 
 
 @kind("progress_out_of_range")
@@ -200,7 +200,7 @@ def _progress(app, world) -> dict:
     rec["updated_at"] = iso_ms(ms)
     s.checkins.put(rec["id"], ms, dumps(rec))
     s.emails_written.add(owner.email)
-    return {"checkin_id": rec["id"]}
+    return {"checkin_id": world.dialect.rest_id("checkins", rec["id"])}
 
 
 # -- schema drift -----------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def _drift(app, world, feed: str, field: str, value: Any, drop: bool, count: int
             if field != "updated_at":
                 rec["updated_at"] = iso_ms(ms)
             log.put(rid, ms, dumps(rec))
-        touched[name] = ids
+        touched[name] = [world.dialect.rest_id(name.split("_", 1)[1], i) for i in ids]
     if not touched:
         raise ValueError(f"unknown feed {feed!r}: scim, xapi, lms_<resource>, checkins_<stream>, lms, checkins, all")
     return {"touched": touched}
@@ -302,7 +302,7 @@ def _bad_rows(app, world) -> dict:
            dict(rows[5], employee_number="")]
     mixed = good[:1] + bad[:1] + good[1:2] + bad[1:] + good[2:] + rows[6:]
     path = world.payroll.write(mixed, end, world.tick(), "injected:bad_payroll_rows")
-    lines = [2 + mixed.index(b) for b in bad]
+    lines = [world.payroll.last_lines[mixed.index(b)] for b in bad]
     return {"file": path.name, "bad_lines": lines}
 
 

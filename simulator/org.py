@@ -5,7 +5,6 @@ The HRIS is the system of record: an `Employee` holds the HRIS truth; other feed
 """
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass, field
 
@@ -13,6 +12,7 @@ import numpy as np
 
 from simulator.catalogue import CEO_TITLE, DEPARTMENTS, DIVISION_HEADS, DIVISIONS, EMAIL_DOMAIN, TITLE_BY_NAME
 from simulator.clock import DAY_MS, HOUR_MS, START_DATE, day_number
+from simulator.dialect import Reference
 
 FIRST = ["Anna", "Ben", "Carla", "David", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kim", "Lena", "Marco", "Nadia", "Omar", "Petra", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wim", "Xena", "Yusuf", "Zoe", "Aaron", "Bianca", "Chloe", "Daan", "Elif", "Fatima", "Gert", "Hanna", "Ivan", "Julia", "Koen", "Lotte", "Milan", "Noor", "Oscar", "Pia", "Ravi", "Sara", "Tom", "Uma", "Victor", "Wendy", "Yara", "Ali", "Bram", "Cas", "Dina", "Eva", "Finn", "Gijs", "Hiba", "Isa", "Joris"]
 LAST = ["Smith", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "Mulder", "Bos", "Vos", "Peters", "Hendriks", "Dekker", "Brouwer", "Dijkstra", "Kok", "Jacobs", "Vermeulen", "Schouten", "Willems", "Hoekstra", "Koster", "Prins", "Huisman", "Kuipers", "Wolters", "Postma", "Evers", "Kramer", "Maas", "Verhoeven", "Boer", "Schipper", "Khan", "Patel", "Garcia", "Rossi", "Muller", "Novak", "Silva", "Nguyen", "Kowalski", "Ozturk", "Haddad", "Okafor", "Andersen", "Larsen", "Moreau", "Dubois", "Fischer", "Weber", "Costa", "Ivanova", "Horvat", "Papadopoulos", "Ahmed", "Yilmaz", "Murphy", "Kelly", "Walsh", "Byrne"]
@@ -69,16 +69,13 @@ class Employee:
         return self.history[-1].active
 
 
-def det_uuid(*parts: object) -> str:
-    h = hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
-
-
 class Org:
     """Employees plus the structure (department heads and team leads) new hires slot into."""
 
-    def __init__(self, n: int, seed: int, last_payroll_end: int) -> None:
+    def __init__(self, n: int, seed: int, last_payroll_end: int, dialect: Reference | None = None) -> None:
         self.seed = seed
+        self.dialect = dialect or Reference()
+        self.scim_ids: set[str] = set()
         self.rng = random.Random(f"org-{seed}")
         self.employees: list[Employee] = []
         self.email_counts: dict[str, int] = {}
@@ -104,15 +101,18 @@ class Org:
         base = f"{given}.{family}".lower()
         k = self.email_counts.get(base, 0) + 1
         self.email_counts[base] = k
-        email = f"{base}{'' if k == 1 else k}@{EMAIL_DOMAIN}"
+        idx = len(self.employees)
+        email = f"{self.dialect.email_local(base, idx)}{'' if k == 1 else k}@{EMAIL_DOMAIN}"
+        given, family = self.dialect.person_name(given, family)
         etype = "full_time" if role != "staff" else rng.choices(EMP_TYPES, EMP_TYPE_P)[0]
         fte = {"full_time": 1.0, "contractor": 1.0, "part_time": rng.choice((0.5, 0.6, 0.8)),
                "casual": rng.choice((0.2, 0.3, 0.4))}[etype]
-        idx = len(self.employees)
         en = self._new_number()
         self.by_number[en] = idx
         created = (hire_day - 14) * DAY_MS + 9 * HOUR_MS + rng.randrange(HOUR_MS)
-        e = Employee(idx, en, det_uuid("scim", self.seed, en), given, family, email, email, etype,
+        scim_id = self.dialect.scim_id(self.seed, en, self.scim_ids)
+        self.scim_ids.add(scim_id)
+        e = Employee(idx, en, scim_id, given, family, email, email, etype,
                      hire_day, created_ms=created, modified_ms=created, role=role)
         e.history.append(State(hire_day, title, dept, manager, fte, True))
         self.employees.append(e)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from simulator.catalogue import DEPARTMENTS, TITLE_BY_NAME, UNMAPPABLE
 from simulator.clock import DAY_MS, HOUR_MS, START_DATE, date_of_day, day_number, day_str, stamp
+from simulator.dialect import Reference
 from simulator.org import Employee, Org
 from simulator.scim_feed import job_code
 from simulator.titles import spelling_for
@@ -24,8 +25,10 @@ def period_ends(n: int) -> list[int]:
 
 
 class Payroll:
-    def __init__(self, org: Org, profile, seed: int, inbox: Path) -> None:
+    def __init__(self, org: Org, profile, seed: int, inbox: Path, dialect: Reference | None = None) -> None:
         self.org, self.profile, self.inbox = org, profile, inbox
+        self.dialect = dialect or Reference()
+        self.last_lines: list[int] = []  # physical line where each row of the last file written begins
         self.rng = random.Random(f"payroll-{seed}")
         self.title_spelling: dict[str, str] = {}
         self.person_spelling: dict[int, tuple[str, str]] = {}
@@ -59,6 +62,7 @@ class Payroll:
         sp = self.title_spelling[title]
         if self.rng.random() < 0.1:
             sp = spelling_for(title, self.rng, p_exact=0.3, p_synonym=0.2)
+        sp = self.dialect.title_spelling(sp, e.idx)
         self.person_spelling[e.idx] = (title, sp)
         return sp
 
@@ -102,13 +106,19 @@ class Payroll:
               raw_lines: list[str] | None = None, bom: bool | None = None) -> Path:
         name = f"payroll_{day_str(end)}_{stamp(exported_ms)}.csv"
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(columns)
-        for r in rows:
-            w.writerow([r.get(c, "") for c in columns])
+        w = csv.writer(buf, lineterminator="\r\n",
+                       quoting=csv.QUOTE_ALL if self.dialect.payroll_quote_all else csv.QUOTE_MINIMAL)
+        served = self.dialect.payroll_columns(columns)
+        w.writerow(served)
+        line, self.last_lines = 2, []
+        for k, r in enumerate(rows):
+            before = buf.tell()
+            w.writerow([self.dialect.payroll_remarks(k) if c == "remarks" else r.get(c, "") for c in served])
+            self.last_lines.append(line)
+            line += buf.getvalue().count("\n", before)  # a quoted field may hold line breaks
         text = buf.getvalue() + "".join(raw_lines or [])
         if bom is None:
-            bom = (end // 14) % 3 == 0
+            bom = self.dialect.payroll_bom_always or (end // 14) % 3 == 0
         data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
         path = self.inbox / name
         tmp = self.inbox / f".{name}.part"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 
 from simulator.catalogue import DEPARTMENTS, ORGANIZATION, TITLE_BY_NAME, TITLES
-from simulator.clock import day_str, iso_ms
+from simulator.clock import day_str
 from simulator.org import Employee, Org
 from simulator.store import dumps
 
@@ -31,6 +31,7 @@ def user_resource(e: Employee, org: Org, base_url: str) -> dict:
            "employmentType": e.employment_type, "fte": st.fte, "location": dept.location,
            "frontline": dept.frontline and e.role in ("staff", "lead"), "jobCode": job_code(title.name)}
     version = hashlib.sha1(f"{e.scim_id}{e.modified_ms}".encode()).hexdigest()[:16]
+    dialect = org.dialect
     res = {
         "schemas": [CORE, ENTERPRISE, EMPLOYMENT],
         "id": e.scim_id,
@@ -40,13 +41,15 @@ def user_resource(e: Employee, org: Org, base_url: str) -> dict:
         "displayName": f"{e.given} {e.family}",
         "title": st.title,
         "userType": "Contractor" if e.employment_type == "contractor" else "Employee",
-        "emails": [{"value": e.email, "type": "work", "primary": True}],
+        "emails": [{"value": dialect.hris_email(e.email, e.idx), "type": "work", "primary": True}],
         "active": st.active,
         ENTERPRISE: ent,
         EMPLOYMENT: emp,
-        "meta": {"resourceType": "User", "created": iso_ms(e.created_ms), "lastModified": iso_ms(e.modified_ms),
+        "meta": {"resourceType": "User", "created": dialect.stamp(e.created_ms),
+                 "lastModified": dialect.stamp(e.modified_ms),
                  "location": f"{base_url}/Users/{e.scim_id}", "version": f'W/"{version}"'},
     }
+    res = dialect.scim_user(res)
     apply_extra(res, e.extra)
     return res
 
@@ -81,13 +84,13 @@ def job_code(title: str) -> str:
     return _JOB_CODES[title]
 
 
-def service_provider_config(base_url: str, filter_supported: bool) -> dict:
+def service_provider_config(base_url: str, filter_supported: bool, max_results: int = MAX_RESULTS) -> dict:
     return {
         "schemas": [SPC],
         "documentationUri": "https://hris.example-corp.com/help/scim",
         "patch": {"supported": False},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": filter_supported, "maxResults": MAX_RESULTS},
+        "filter": {"supported": filter_supported, "maxResults": max_results},
         "changePassword": {"supported": False},
         "sort": {"supported": False},
         "etag": {"supported": False},

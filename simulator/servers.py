@@ -10,12 +10,11 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from simulator import scim_feed
-from simulator.clock import iso_ms, parse_iso
+from simulator.clock import parse_iso
+from simulator.dialect import Reference
 from simulator.http_common import BadRequest, Handler, decode_token, encode_token
 from simulator.store import VersionLog
 
-REST_MAX_LIMIT = 1000
-XAPI_MAX_LIMIT = 5000
 TOKEN_TTL = 3600
 _FILTER = re.compile(r'^\s*meta\.lastModified\s+(gt|ge)\s+"([^"]+)"\s*$', re.IGNORECASE)
 
@@ -50,7 +49,8 @@ class ScimHandler(Handler):
         base = app.env["HRIS_SCIM_URL"]
         world = app.world
         if path == "/scim/v2/ServiceProviderConfig":
-            return 200, scim_feed.service_provider_config(base, world.filter_supported), {}
+            return 200, scim_feed.service_provider_config(base, world.filter_supported,
+                                                          world.dialect.scim_max_results), {}
         if path.startswith("/scim/v2/Users/"):
             uid = path.rsplit("/", 1)[1]
             with world.lock:
@@ -61,7 +61,9 @@ class ScimHandler(Handler):
         if path != "/scim/v2/Users":
             raise self._error(404, f"no resource at {path}")
         start = _int(query, "startIndex", 1, lo=1)
-        count = min(_int(query, "count", 100, lo=0), scim_feed.MAX_RESULTS)
+        dialect = world.dialect
+        count = min(_int(query, "count", dialect.scim_default_count, lo=0), dialect.scim_max_results,
+                    dialect.scim_page_cap)
         flt = query.get("filter")
         since, op = None, "gt"
         if flt:
@@ -82,9 +84,10 @@ class ScimHandler(Handler):
             page = matches[start - 1: start - 1 + count]
             items = [scim_feed.user_bytes(e, world.org, base) for e in page]
             total = len(matches)
+        resources = b',"Resources":[' + b",".join(items) + b"]" if items or dialect.empty_resources else b""
         body = (b'{"schemas":["' + scim_feed.LIST_RESPONSE.encode() + b'"],"totalResults":' + str(total).encode()
                 + b',"startIndex":' + str(start).encode() + b',"itemsPerPage":' + str(len(items)).encode()
-                + b',"Resources":[' + b",".join(items) + b"]}")
+                + resources + b"}")
         return 200, body, {"Content-Type": "application/scim+json"}
 
 
@@ -102,7 +105,8 @@ class LrsHandler(Handler):
     def _headers(self) -> dict[str, str]:
         with self.app.world.lock:
             ct = self.app.world.consistent_through()
-        return {"X-Experience-API-Version": "1.0.3", "X-Experience-API-Consistent-Through": iso_ms(ct)}
+        return {"X-Experience-API-Version": "1.0.3",
+                "X-Experience-API-Consistent-Through": self.app.world.dialect.stamp(ct)}
 
     def _fail(self, status: int, message: str, extra: dict | None = None) -> BadRequest:
         return BadRequest(status, {"error": message}, {**self._headers(), **(extra or {})})
@@ -140,16 +144,18 @@ class LrsHandler(Handler):
                     raise self._fail(400, f"bad timestamp: {exc}") from None
                 asc = query.get("ascending", "false").lower() == "true"
                 limit = _int(query, "limit", 0, lo=0)
-                limit = XAPI_MAX_LIMIT if limit == 0 else min(limit, XAPI_MAX_LIMIT)
+                cap = world.dialect.xapi_max_limit
+                limit = cap if limit == 0 else min(limit, cap)
                 pos = None
             items, count, nxt = world.xapi.query(since, until, pos, limit, asc)
             if self.fault == "duplicate" and count:  # the LRS re-runs the query behind `more`: same page again
                 nxt = pos if pos is not None else (0 if asc else None)
                 if nxt is None and not asc:
                     nxt = world.xapi.query(since, until, None, 0, asc)[2]
-            more = "" if nxt is None else "/xapi/statements?more=" + encode_token(
+            more = "" if nxt is None else world.dialect.more_prefix + encode_token(
                 {"s": since, "u": until, "p": nxt, "a": asc, "l": limit})
-            headers = {"X-Experience-API-Version": "1.0.3", "X-Experience-API-Consistent-Through": iso_ms(ct)}
+            headers = {"X-Experience-API-Version": "1.0.3",
+                       "X-Experience-API-Consistent-Through": world.dialect.stamp(ct)}
             if world.lagging:
                 world.reveal_some()
         body = b'{"statements":[' + items + b'],"more":"' + more.encode() + b'"}'
@@ -157,13 +163,14 @@ class LrsHandler(Handler):
 
 
 # -- REST lists (LMS, check-ins) --------------------------------------------------------------
-def list_page(log: VersionLog, query: dict[str, str], duplicate: bool) -> bytes:
-    limit = min(_int(query, "limit", 100, lo=1), REST_MAX_LIMIT)
+def list_page(log: VersionLog, query: dict[str, str], duplicate: bool, dialect: Reference,
+              resource: str) -> bytes:
+    limit = min(_int(query, "limit", dialect.rest_default_limit, lo=1), dialect.rest_max_limit,
+                dialect.rest_page_cap)
     cursor = query.get("cursor")
     if cursor:
         try:
-            tok = decode_token(cursor)
-            start = int(tok["p"])
+            start = dialect.decode_cursor(cursor)
         except (ValueError, KeyError, TypeError):
             raise BadRequest(400, {"error": "invalid cursor"}) from None
     else:
@@ -175,8 +182,10 @@ def list_page(log: VersionLog, query: dict[str, str], duplicate: bool) -> bytes:
     items, nxt, more = log.page(start, limit)
     if duplicate and items:
         nxt, more = start, True
-    next_cursor = b'"' + encode_token({"p": nxt}).encode() + b'"' if more else b"null"
-    return b'{"data":[' + b",".join(items) + b'],"next_cursor":' + next_cursor + b"}"
+    data = b'{"data":[' + b",".join(dialect.rest_payloads(resource, items)) + b"]"
+    if more:
+        return data + b',"next_cursor":"' + dialect.encode_cursor(nxt).encode() + b'"}'
+    return data + (b',"next_cursor":null}' if dialect.null_end_cursor else b"}")
 
 
 class LmsHandler(Handler):
@@ -198,7 +207,7 @@ class LmsHandler(Handler):
         if log is None:
             raise BadRequest(404, {"error": f"unknown resource {resource}"})
         with app.world.lock:
-            return 200, list_page(log, query, self.fault == "duplicate"), {}
+            return 200, list_page(log, query, self.fault == "duplicate", app.world.dialect, resource), {}
 
     def _token(self):
         app = self.app
@@ -247,12 +256,13 @@ class CheckinsHandler(Handler):
             raise BadRequest(401, {"error": "unauthorized"}, {"WWW-Authenticate": "Bearer"})
         if not app.bucket.take():
             raise BadRequest(429, {"error": "rate limited"}, {"Retry-After": "1"})
-        logs = {"/api/v1/objectives": app.world.strategy.objectives, "/api/v1/checkins": app.world.strategy.checkins}
-        log = logs.get(path)
+        logs = {"objectives": app.world.strategy.objectives, "checkins": app.world.strategy.checkins}
+        resource = path.removeprefix("/api/v1/")
+        log = logs.get(resource)
         if log is None or method != "GET":
             raise BadRequest(404, {"error": f"no resource at {method} {path}"})
         with app.world.lock:
-            return 200, list_page(log, query, self.fault == "duplicate"), {}
+            return 200, list_page(log, query, self.fault == "duplicate", app.world.dialect, resource), {}
 
 
 # -- admin ------------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ def write_truth(world) -> Path:
             return res.email(rec.get("email"))
         num, reason = res.cached(("lms", rid, pos), lms_link)
         if num != "-":
-            links.append(["lms", str(rid), num, reason])
+            links.append(["lms", str(world.dialect.rest_id("users", rid)), num, reason])
     log = world.xapi
     visible = log.visible() | (log.cols["verb"] == V_VOIDED)  # a hidden target's actor is on its voider too
     codes = np.unique(log.cols["actor"][visible].astype(np.int64) * 8 + log.cols["kind"][visible])
@@ -188,7 +188,8 @@ def write_truth(world) -> Path:
     _write(out / "terminated_but_paid.csv", ["employee_number", "cost_center", "termination_date", "planted"],
            sorted(paid))
     _write(out / "orphan_objectives.csv", ["objective_id", "missing_parent_id"],
-           [[o, world.strategy.obj[o]["parent_id"]] for o in world.strategy.orphans])
+           [[world.dialect.rest_id("objectives", o), world.dialect.rest_id("objectives", world.strategy.obj[o]["parent_id"])]
+            for o in world.strategy.orphans])
     _write(out / "payroll_files.csv", ["file_name", "period_end", "exported", "rows", "kind", "bom"],
            [[f["file_name"], f["period_end"], f["exported"], f["rows"], f["kind"], str(f["bom"]).lower()]
             for f in world.payroll.files])

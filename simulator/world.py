@@ -23,6 +23,7 @@ from simulator.clock import (
     day_str,
     iso_ms,
 )
+from simulator.dialect import get as get_dialect
 from simulator.lms_feed import Lms
 from simulator.org import Org
 from simulator.payroll_feed import LAST_PERIOD_END, Payroll
@@ -51,8 +52,9 @@ REL = 1 << 40  # marks a voiding target given as an index within the batch being
 
 
 class World:
-    def __init__(self, profile: str, seed: int, workdir: Path) -> None:
+    def __init__(self, profile: str, seed: int, workdir: Path, dialect: str = "reference") -> None:
         check_catalogue()
+        self.dialect = get_dialect(dialect)
         self.profile = PROFILES[profile]
         self.seed = seed
         self.workdir = Path(workdir)
@@ -65,13 +67,13 @@ class World:
         self.lagging = False
         self.injected: list[dict] = []
         self.truth_resolver = None  # simulator.truth.Resolver, kept between truth writes
-        self.org = Org(self.profile.employees, seed, LAST_PERIOD_END)
+        self.org = Org(self.profile.employees, seed, LAST_PERIOD_END, self.dialect)
         self.absent_at_start = {e.idx for e in self.org.employees if e.absent}
         self.lms = Lms(self.org, self.profile, seed)
         self.lms.generate()
         self.strategy = Strategy(self.org, self.profile, seed)
         self.strategy.generate()
-        self.payroll = Payroll(self.org, self.profile, seed, self.inbox)
+        self.payroll = Payroll(self.org, self.profile, seed, self.inbox, self.dialect)
         self.payroll.generate(self.profile.payroll_periods)
         self._xapi_initial()
 
@@ -107,7 +109,7 @@ class World:
                               "definition": {"name": {"en-US": c["title"]},
                                              "type": "http://adlnet.gov/expapi/activities/course"}}).decode()
                        for c in self.lms.courses]
-        self.xapi = StatementLog(self.actors, course_json)
+        self.xapi = StatementLog(self.actors, course_json, self.dialect.xapi_layout)
         self.course_weights = np.array([3.0 if c["compliance"] else 1.0 for c in self.lms.courses])
         self.course_weights /= self.course_weights.sum()
         lo, hi, act, kind = [], [], [], []

@@ -29,6 +29,8 @@ VERB_JSON = [json.dumps({"id": VERB_IRI[v], "display": {"en-US": v}}, separators
 AUTHORITY = ('{"objectType":"Agent","name":"Example Corp LMS","account":'
              '{"homePage":"https://lms.example-corp.com","name":"lrs-writer"}}')
 ACCOUNT_HOMEPAGE = "https://hris.example-corp.com"
+FOREIGN_CONTEXT = ('{"platform":"Acme Learning Cloud","language":"fr-CA","extensions":'
+                   '{"https://acme.example/xapi/extensions/session":"web-7"}}')
 # actor identifier kinds: the three IFIs of CONTRACT 2.2, mbox in two spellings
 K_MBOX, K_MBOX_MIXED, K_ACCOUNT, K_SHA1, K_FOREIGN_ACCOUNT = range(5)
 N_KINDS = 5
@@ -178,13 +180,19 @@ def _duration(v: int) -> str:
     return f',"duration":"PT{v // 60}M{v % 60}S"'
 
 
+def _duration_hms(v: int) -> str:
+    """The foreign dialect's spelling: hours, minutes, seconds with a fraction (`PT1H2M3.0S`)."""
+    return f',"duration":"PT{v // 3600}H{v // 60 % 60}M{v % 60}.0S"'
+
+
 _OUTCOME_VERBS = [V_COMPLETED, V_PASSED, V_FAILED, V_SATISFIED]
 _STR = pa.string()
 
 
 class StatementLog:
-    def __init__(self, actors: Actors, course_json: list[str]) -> None:
+    def __init__(self, actors: Actors, course_json: list[str], layout: str = "reference") -> None:
         self.actors = actors
+        self.layout = layout
         self.course_json = course_json  # course index -> Activity JSON
         self.cols = {c: np.zeros(0, dtype=d) for c, d in zip(COLUMNS, DTYPES)}
         self.hidden = np.zeros(0, dtype=bool)  # voided (target of a stored voiding statement)
@@ -246,14 +254,18 @@ class StatementLog:
         scored = _numbers(np.maximum(score, 0), _score, self._texts)
         scored = pc.if_else(pa.array(score >= 0), scored, "")
         done = pc.if_else(pa.array(np.isin(verb, _OUTCOME_VERBS)), ',"completion":true', "")
-        timed = _numbers(np.maximum(dur, 0), _duration, self._texts)
+        timed = _numbers(np.maximum(dur, 0), _duration_hms if self.layout == "foreign" else _duration, self._texts)
         timed = pc.if_else(pa.array(dur >= 0), timed, "")
         parts = pc.binary_join_element_wise(succ, scored, done, timed, "")
         result = pc.if_else(pc.equal(pc.binary_length(parts), 0), "",
                             pc.binary_join_element_wise('"result":{', pc.utf8_slice_codeunits(parts, 1), "},", ""))
-        tail = _fixed(b'"timestamp":"', _iso_matrix(c["ts"]), b'Z","stored":"', _iso_matrix(c["stored"]),
-                      b'Z","authority":' + AUTHORITY.encode() + b',"version":"1.0.3"}', n=n)
-        texts = pc.binary_join_element_wise(head, actor, ',"verb":', verbs, ',"object":', obj, ",", result, tail, "")
+        if self.layout == "foreign":
+            texts = self._foreign(c, ids, actor, verbs, obj, parts, n)
+        else:
+            tail = _fixed(b'"timestamp":"', _iso_matrix(c["ts"]), b'Z","stored":"', _iso_matrix(c["stored"]),
+                          b'Z","authority":' + AUTHORITY.encode() + b',"version":"1.0.3"}', n=n)
+            texts = pc.binary_join_element_wise(head, actor, ',"verb":', verbs, ',"object":', obj, ",", result, tail,
+                                                "")
         if self.extra:
             changed = [j for j, i in enumerate(rows.tolist()) if i in self.extra]
             if changed:
@@ -269,6 +281,20 @@ class StatementLog:
                 return "".join(items)[1:].encode()
         offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + n + 1]
         return texts.buffers()[2][int(offsets[0]) + 1:int(offsets[-1])].to_pybytes()
+
+    @staticmethod
+    def _foreign(c: dict, ids: np.ndarray, actor: pa.Array, verbs: pa.Array, obj: pa.Array, parts: pa.Array,
+                 n: int) -> pa.Array:
+        """The foreign dialect: keys in another order, `stored` at +02:00 with six fractional digits,
+        `timestamp` at -05:00 with none (truncated), a `context` with an extension."""
+        stored = _iso_matrix(c["stored"] + 2 * HOUR_MS)
+        ts = _iso_matrix(c["ts"] - 5 * HOUR_MS)[:, :19]
+        head = _fixed(b',{"version":"1.0.3","stored":"', stored, b'000+02:00","timestamp":"', ts,
+                      b'-05:00","context":' + FOREIGN_CONTEXT.encode() + b',"authority":' + AUTHORITY.encode()
+                      + b',"id":"', ids, b'","actor":', n=n)
+        result = pc.if_else(pc.equal(pc.binary_length(parts), 0), "",
+                            pc.binary_join_element_wise(',"result":{', pc.utf8_slice_codeunits(parts, 1), "}", ""))
+        return pc.binary_join_element_wise(head, actor, ',"verb":', verbs, ',"object":', obj, result, "}", "")
 
     def query(self, since: int | None, until: int, pos: int | None, limit: int, ascending: bool
               ) -> tuple[bytes, int, int | None]:

@@ -27,6 +27,16 @@ for key, value in {
 PG_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pg_test_server.sh"
 PG_PORT_VARIABLE = "BRIDGE_TEST_PG_PORT"
 
+# The simulator's dialects (simulator/dialect.py): the end-to-end modules run on each.
+DIALECTS = ("reference", "foreign")
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def dialect(request: pytest.FixtureRequest) -> str:
+    """The dialect a module's simulators speak; a test that needs only one says
+    `@pytest.mark.parametrize("dialect", ["reference"], indirect=True)`."""
+    return request.param
+
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator["PgTarget"]:

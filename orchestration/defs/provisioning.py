@@ -28,6 +28,9 @@ PROVISION_KEY = dg.AssetKey(["provisioning", "lms_users"])
 def lms_users(context: dg.AssetExecutionContext, bridge: BridgeResource) -> dg.MaterializeResult:
     settings = bridge.settings()
     cfg = ProvisioningConfig.from_settings(settings)
+    if publication.is_dry_run(context.run.tags):
+        context.log.info("dry run: nothing provisioned")
+        return dg.MaterializeResult(metadata={"mode": "dry_run"})
     if cfg.mode == "off":
         context.log.info("provisioning is off (LMS_SCIM_URL unset or BRIDGE_LMS_PROVISIONING=off)")
         return dg.MaterializeResult(metadata={"mode": "off"})

@@ -33,6 +33,10 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
     def published_warehouse(context: dg.AssetExecutionContext, bridge: BridgeResource) -> dg.MaterializeResult:
         paths = bridge.paths()
         with bridge.work() as con:
+            if publication.is_dry_run(context.run.tags):
+                decision = publication.dry_run(con, paths, context.run.run_id)
+                context.log.info(f"dry run: nothing published (would block: {decision.blocked_by or 'nothing'})")
+                return dg.MaterializeResult(metadata={"dry_run": True, "would_block": decision.blocked_by})
             decision = publication.publish(con, paths, context.run.run_id)
         if decision.status != "published":
             raise dg.Failure(

@@ -1,18 +1,20 @@
-"""The nightly schedule; cron and timezone from the environment (default 02:00 UTC)."""
+"""The nightly schedule; cron and timezone from the environment (default 02:00 UTC),
+validated by the settings (a bad cron or zone is a one-line configuration error)."""
 
 from __future__ import annotations
-
-import os
 
 import dagster as dg
 
 from orchestration.defs.jobs import nightly_sync
+from orchestration.lib.settings import schedule_settings
+
+_cron, _timezone = schedule_settings()
 
 nightly_schedule = dg.ScheduleDefinition(
     name="nightly_sync_schedule",
     job=nightly_sync,
-    cron_schedule=os.environ.get("BRIDGE_SCHEDULE_CRON", "0 2 * * *"),
-    execution_timezone=os.environ.get("BRIDGE_SCHEDULE_TIMEZONE", "UTC"),
+    cron_schedule=_cron,
+    execution_timezone=_timezone,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     tags={"bridge/trigger": "schedule"},
 )

@@ -8,7 +8,7 @@ import dagster as dg
 
 from connectors.payroll import list_files
 from orchestration.defs.jobs import nightly_sync
-from orchestration.lib import run_log
+from orchestration.lib import publication, run_log
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehousePaths, connect_work
 
@@ -61,6 +61,7 @@ def record_failed_run(context: dg.RunFailureSensorContext) -> None:
             con, paths, context.dagster_run.run_id, failed_steps=failed,
             trigger=context.dagster_run.tags.get("bridge/trigger", "manual"),
             webhook_url=settings.webhook_url,
+            dry_run=publication.is_dry_run(context.dagster_run.tags),
         )
     finally:
         con.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib import interrupts
 from orchestration.lib.warehouse import WarehousePaths
 
 # schema -> which published file holds it
@@ -26,9 +27,16 @@ PUBLISHED_SCHEMAS = ("reporting", "restricted")
 @dataclass(frozen=True)
 class PublicationDecision:
     run_id: str
-    status: str  # published | blocked
+    status: str  # published | blocked | abandoned (interrupted) | dry_run
     blocked_by: list[str]
     row_counts: dict[str, int]
+
+
+DRY_RUN_TAG = "bridge/dry_run"  # `bridge sync --dry-run`: no publication, no provisioning
+
+
+def is_dry_run(tags: dict[str, str] | None) -> bool:
+    return (tags or {}).get(DRY_RUN_TAG) == "true"
 
 
 def _now() -> datetime:
@@ -184,6 +192,11 @@ def mark_run_finished(con: duckdb.DuckDBPyConnection, run_id: str, status: str) 
     )
 
 
+def run_status_for(decision_status: str) -> str:
+    """audit.pipeline_run.status for a run closed with this decision."""
+    return {"published": "succeeded"}.get(decision_status, decision_status)
+
+
 def run_status(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
     row = con.execute("select status from audit.pipeline_run where run_id = ?", [run_id]).fetchone()
     return row[0] if row else None
@@ -202,37 +215,52 @@ def decision_for(con: duckdb.DuckDBPyConnection, run_id: str) -> PublicationDeci
     )
 
 
+def replace_decision(con: duckdb.DuckDBPyConnection, decision: PublicationDecision) -> None:
+    """Record the run's one decision, replacing any earlier row of the same run (a publication
+    that failed after recording `published` becomes `blocked`, never a second row)."""
+    con.execute("delete from audit.publication where run_id = ?", [decision.run_id])
+    record_decision(con, decision)
+
+
 def publish(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str) -> PublicationDecision:
     """Publish the work build if every blocking check of the run passed; otherwise keep
-    the published state and record why. Returns the decision (recorded either way)."""
+    the published state and record why. Returns the decision (recorded either way).
+
+    Ctrl-C and SIGTERM wait while the decision is recorded and the published state replaced
+    (seconds at most), so the decision row always says what the published files hold."""
     failing = blocking_failures(con, run_id)
     if failing:
         return block(con, paths, run_id, failing)
+    with interrupts.deferred():
+        return _publish(con, paths, run_id)
+
+
+def _publish(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str) -> PublicationDecision:
     if paths.pg_url:
         from orchestration.lib import pg_warehouse
 
         try:
             counts = pg_warehouse.swap(paths.pg_url)
         except Exception as exc:
-            record_decision(
+            replace_decision(
                 con, PublicationDecision(run_id, "blocked", [f"publish_failed: {type(exc).__name__}"], {})
             )
             mark_run_finished(con, run_id, "failed")
             write_published_files(con, paths, run_id, publish_new=False)
             raise
         decision = PublicationDecision(run_id, "published", [], counts)
-        record_decision(con, decision)
+        replace_decision(con, decision)
         mark_run_finished(con, run_id, "succeeded")
         write_published_files(con, paths, run_id, publish_new=False)
         return decision
     decision = PublicationDecision(run_id, "published", [], work_row_counts(con))
     # Record the verdict and close the run first, so the published audit copy carries both.
-    record_decision(con, decision)
+    replace_decision(con, decision)
     mark_run_finished(con, run_id, "succeeded")
     try:
         write_published_files(con, paths, run_id, publish_new=True)
     except Exception as exc:
-        record_decision(
+        replace_decision(
             con, PublicationDecision(run_id, "blocked", [f"publish_failed: {type(exc).__name__}"], {})
         )
         mark_run_finished(con, run_id, "failed")
@@ -240,14 +268,31 @@ def publish(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str) 
     return decision
 
 
+def close_unpublished(
+    con: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str, status: str, reasons: list[str],
+    run_status: str,
+) -> PublicationDecision:
+    """A run that publishes nothing (blocked, dry_run, abandoned): its one decision, the
+    published tables carried over unchanged, the audit copy brought up to date."""
+    with interrupts.deferred():
+        counts = work_row_counts(con) if status == "dry_run" else {}
+        decision = PublicationDecision(run_id, status, reasons, counts)
+        replace_decision(con, decision)
+        mark_run_finished(con, run_id, run_status)
+        write_published_files(con, paths, run_id, publish_new=False)
+    return decision
+
+
+def dry_run(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str) -> PublicationDecision:
+    """Everything but publication: the decision is `dry_run`, naming the blocking checks that
+    would have blocked a real run."""
+    return close_unpublished(con, paths, run_id, "dry_run", blocking_failures(con, run_id), "dry_run")
+
+
 def block(
     con: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str, blocked_by: list[str]
 ) -> PublicationDecision:
-    decision = PublicationDecision(run_id, "blocked", blocked_by, {})
-    record_decision(con, decision)
-    mark_run_finished(con, run_id, "blocked")
-    write_published_files(con, paths, run_id, publish_new=False)
-    return decision
+    return close_unpublished(con, paths, run_id, "blocked", blocked_by, "blocked")
 
 
 def report_source(paths: WarehousePaths) -> Path:

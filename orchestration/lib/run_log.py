@@ -2,7 +2,8 @@
 
 Every run ends with exactly one publication decision. `publish` records it on success;
 a run that fails or is stopped by a blocking check before `publish` gets a `blocked`
-decision here, so auditors never find a run without a verdict.
+decision here (`abandoned` when a signal stopped it, `dry_run` for a dry run), so auditors
+never find a run without a verdict, nor one with two.
 """
 
 from __future__ import annotations
@@ -78,23 +79,33 @@ def finish(
     trigger: str = "manual",
     webhook_url: str | None = None,
     run_url: str | None = None,
+    dry_run: bool = False,
+    interrupted: str | None = None,
 ) -> publication.PublicationDecision:
-    """Close the run: make sure it has a decision, set its final status, alert if needed."""
+    """Close the run: make sure it has exactly one decision, set its final status, alert if needed.
+
+    A run without a decision gets one here: `abandoned` when a signal stopped it, `dry_run` for a
+    dry run, else `blocked` (by its failed checks, or its failed steps)."""
     ensure_started(con, run_id, trigger)
     decision = publication.decision_for(con, run_id)
     status = publication.run_status(con, run_id)
     if decision is None or status == "running":
-        if decision is None:
-            blocked_by = publication.blocking_failures(con, run_id) or [
-                f"step_failed: {step}" for step in (failed_steps or ["unknown"])
-            ]
-            decision = publication.PublicationDecision(run_id, "blocked", blocked_by, {})
-            publication.record_decision(con, decision)
-        status = "blocked" if publication.blocking_failures(con, run_id) else "failed"
-        publication.mark_run_finished(con, run_id, status)
-        # Republish: reporting unchanged, audit brought up to date with this run's verdict.
-        publication.write_published_files(con, paths, run_id, publish_new=False)
-    if decision.status != "published" and webhook_url:
+        failing = publication.blocking_failures(con, run_id)
+        steps = [f"step_failed: {step}" for step in (failed_steps or ["unknown"])]
+        if decision is not None:  # decided, but the run was not closed (stopped right after)
+            status = publication.run_status_for(decision.status)
+            publication.mark_run_finished(con, run_id, status)
+        elif interrupted:
+            status = "abandoned"
+            decision = publication.close_unpublished(
+                con, paths, run_id, "abandoned", [f"interrupted: {interrupted}", *failing], status)
+        elif dry_run:
+            status = "dry_run"
+            decision = publication.close_unpublished(con, paths, run_id, "dry_run", failing or steps, status)
+        else:
+            status = "blocked" if failing else "failed"
+            decision = publication.close_unpublished(con, paths, run_id, "blocked", failing or steps, status)
+    if decision.status not in ("published", "dry_run") and webhook_url:
         alert(webhook_url, run_id, status or "failed", decision.blocked_by, run_url)
     return decision
 

@@ -61,8 +61,15 @@ def run_report(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
         "from audit.quarantine where run_id = ? group by 1, 2 order by 1, 2",
         [run_id],
     )
+    requests = _rows(
+        con,
+        "select requested_by, action, target, reason, requested_at from audit.operator_request "
+        "where run_id = ? order by requested_at, action, target",
+        [run_id],
+    ) if _has_table(con, "audit", "operator_request") else []
     return {
         "run": run[0] if run else {"run_id": run_id},
+        "requests": requests,
         "extracts": extracts,
         "checks": checks,
         "publication": publication[0] if publication else None,
@@ -136,7 +143,8 @@ def reconciliation_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return out
 
 
-def format_run_report(report: dict[str, Any], *, published_file: str | None = None) -> str:
+def format_run_report(report: dict[str, Any], *, published_to: str | None = None) -> str:
+    """The run in plain lines; `published_to` says where readers find what was published."""
     lines: list[str] = []
     run = report["run"]
     lines.append(
@@ -195,13 +203,22 @@ def format_run_report(report: dict[str, Any], *, published_file: str | None = No
     if pub is None:
         lines.append("publication: no decision recorded (run still in progress?)")
     elif pub["status"] == "published":
-        lines.append(f"published at {pub['decided_at']}" + (f" to {published_file}" if published_file else ""))
+        lines.append(f"published at {pub['decided_at']}" + (f" to {published_to}" if published_to else ""))
         for table, n in sorted(pub["row_counts"].items()):
             lines.append(f"  {table:<45} {n:>9} rows")
+    elif pub["status"] == "dry_run":
+        lines.append(f"DRY RUN decided at {pub['decided_at']}: nothing published, the published tables "
+                     "were left as they were")
+        for name in pub["blocked_by"]:
+            lines.append(f"  would be blocked by {name}")
     else:
-        lines.append(f"BLOCKED at {pub['decided_at']}: the published tables were left as they were")
+        what = "ABANDONED" if pub["status"] == "abandoned" else "BLOCKED"
+        lines.append(f"{what} at {pub['decided_at']}: the published tables were left as they were")
         for name in pub["blocked_by"]:
             lines.append(f"  blocked by {name}")
+    for r in report.get("requests", []):
+        lines.append(f"  asked by {r['requested_by']}: {r['action']} {r['target']}"
+                     + (f" ({r['reason']})" if r["reason"] else ""))
     return "\n".join(lines)
 
 

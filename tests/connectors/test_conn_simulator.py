@@ -226,11 +226,9 @@ def statement_rows(db: Path) -> dict[str, dict]:
         con.close()
 
 
-def test_late_statements_and_voiding_are_never_skipped(moving, tmp_path):
-    sim, work = moving
-    db = work / "inc.duckdb"            # continues the incremental warehouse of the previous test
-    if not db.exists():
-        sync(db, sim.env, "day0")
+def lagging_day_then_fresh(sim, db: Path, fresh: Path) -> None:
+    """Incremental syncs into `db` through a day of a lagging LRS until it catches up, then a full
+    read of what the sources serve now into `fresh`."""
     lag = sim.inject("lagging_lrs", on=True)    # recent statements become visible late, out of stored order
     assert lag["detail"]["pending"] > 0
     sync(db, sim.env, "lag1")
@@ -238,8 +236,16 @@ def test_late_statements_and_voiding_are_never_skipped(moving, tmp_path):
     sync(db, sim.env, "lag2")
     sim.inject("lagging_lrs", on=False)
     sync(db, sim.env, "lag3")
-    fresh = tmp_path / "fresh.duckdb"
     sync(fresh, sim.env, "fresh")
+
+
+def test_late_statements_and_voiding_are_never_skipped(moving, tmp_path):
+    sim, work = moving
+    db = work / "inc.duckdb"            # continues the incremental warehouse of the previous test
+    if not db.exists():
+        sync(db, sim.env, "day0")
+    fresh = tmp_path / "fresh.duckdb"
+    lagging_day_then_fresh(sim, db, fresh)
     incremental, full = statement_rows(db), statement_rows(fresh)
     # everything the LRS serves now was read by the incremental runs: nothing skipped by the watermark
     assert set(full) <= set(incremental)

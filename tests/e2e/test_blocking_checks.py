@@ -5,6 +5,11 @@ time: the run is blocked, the published tables do not change, and the audit trai
 Each case starts from the same published warehouse (a copy of one baseline sync) and a
 fresh simulator with the baseline's seed, so the sync under test sees only the injected
 change and fails for that reason alone.
+
+Every case runs on the reference dialect; on the foreign one (simulator/dialect.py) a
+representative few whose keys or layout that dialect changes: objective ids in a cascade,
+LMS user ids, a payroll export with its columns reordered. (Its duplicate employee number
+is blocked in tests/postgres/test_pg_pipeline.py.)
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,6 +43,11 @@ CASES = [
 ]
 
 
+FOREIGN_CASES = ("objective_cycle", "unknown_lms_users", "headcount_gap")
+DIALECT_CASES = [pytest.param("reference", *case, id=f"reference-{case[0]}") for case in CASES] + [
+    pytest.param("foreign", *case, id=f"foreign-{case[0]}") for case in CASES if case[0] in FOREIGN_CASES]
+
+
 def test_every_case_names_a_declared_blocking_check() -> None:
     from orchestration.lib.quality import reconciliation, suites
 
@@ -58,18 +68,31 @@ def _env_for(sim, warehouse: Path, mp: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One published sync of the pilot organisation; each case copies its folder."""
+def baselines(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """One published sync of the pilot organisation per dialect, made when a case first needs
+    it; each case copies its folder."""
     from orchestration.cli import run_sync
     from simulator import Simulator
 
-    folder = tmp_path_factory.mktemp("baseline")
-    with Simulator("pilot", seed=SEED, workdir=tmp_path_factory.mktemp("sim")) as sim, \
-            pytest.MonkeyPatch.context() as mp:
-        _env_for(sim, folder / "bridge.duckdb", mp)
-        _, decision, _ = run_sync(trigger="test", quiet=True)
-    assert decision.status == "published", decision.blocked_by
-    yield folder
+    made: dict[str, Path] = {}
+
+    def baseline_for(dialect: str) -> Path:
+        if dialect not in made:
+            folder = tmp_path_factory.mktemp(f"baseline-{dialect}")
+            with Simulator("pilot", seed=SEED, workdir=tmp_path_factory.mktemp("sim"), dialect=dialect) as sim, \
+                    pytest.MonkeyPatch.context() as mp:
+                _env_for(sim, folder / "bridge.duckdb", mp)
+                _, decision, _ = run_sync(trigger="test", quiet=True)
+            assert decision.status == "published", decision.blocked_by
+            made[dialect] = folder
+        return made[dialect]
+
+    return baseline_for
+
+
+@pytest.fixture(scope="module")
+def baseline(baselines: Callable[[str], Path]) -> Path:
+    return baselines("reference")
 
 
 def _failed_blocking(warehouse: Path, run_id: str) -> dict[str, int]:
@@ -82,20 +105,22 @@ def _failed_blocking(warehouse: Path, run_id: str) -> dict[str, int]:
     return dict(rows)
 
 
-@pytest.mark.parametrize(("kind", "params", "check"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("dialect", "kind", "params", "check"), DIALECT_CASES)
 def test_injected_bad_data_is_blocked_by_its_check(
-    kind: str, params: dict, check: str, baseline: Path, webhook, tmp_path: Path, capsys
+    dialect: str, kind: str, params: dict, check: str, baselines, webhook, tmp_path: Path, capsys
 ) -> None:
     from orchestration.cli import main, run_sync
     from simulator import Simulator
 
+    baseline = baselines(dialect)
     folder = tmp_path / "warehouse"
     shutil.copytree(baseline, folder, symlinks=True)
     warehouse = folder / "bridge.duckdb"
     url, received = webhook
     before = table_fingerprints(warehouse)
     restricted_before = table_fingerprints(folder / "bridge.restricted.duckdb", "restricted")
-    with Simulator("pilot", seed=SEED, workdir=tmp_path / "sim") as sim, pytest.MonkeyPatch.context() as mp:
+    with Simulator("pilot", seed=SEED, workdir=tmp_path / "sim", dialect=dialect) as sim, \
+            pytest.MonkeyPatch.context() as mp:
         _env_for(sim, warehouse, mp)
         mp.setenv("BRIDGE_ALERT_WEBHOOK_URL", url)
         sim.inject(kind, **params)

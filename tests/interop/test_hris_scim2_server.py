@@ -161,7 +161,9 @@ def test_full_then_incremental_pull_lands_what_the_server_holds(server: str, tmp
 def settings_for(server: str, **extra: str) -> Settings:
     """The bridge's own settings path (environment -> Settings -> connector config)."""
     env = {name: "http://127.0.0.1:9/unused" if name.endswith("_URL") else "unused" for name in SOURCE_VARIABLES}
-    env.update({"HRIS_SCIM_URL": server, "HRIS_SCIM_TOKEN": TOKEN, **extra})
+    # the inbox must be a readable folder (checked with the settings): any will do, nothing reads it
+    env.update({"HRIS_SCIM_URL": server, "HRIS_SCIM_TOKEN": TOKEN, "PAYROLL_INBOX": str(Path(__file__).parent),
+                **extra})
     return Settings.from_env(env, dotenv_path=None)
 
 

@@ -107,7 +107,7 @@ def rest_list(base: str, path: str, token: str, updated_since: str | None = None
         call = lambda p=params: get_json(s, f"{base}{path}", params=dict(p))[0]
         page = retrying(call) if retry else call()
         out.extend(page["data"])
-        if not page["next_cursor"]:
+        if not page.get("next_cursor"):
             return out
         params = {"limit": limit, "cursor": page["next_cursor"]}
 

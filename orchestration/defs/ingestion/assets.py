@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import dagster as dg
 
 from connectors import sync
+from connectors.errors import AuthError
 from orchestration.defs.resources import BridgeResource, trigger_of
-from orchestration.lib import pg_warehouse, run_log
+from orchestration.lib import pg_warehouse, run_log, sync_request
 from orchestration.lib.extract_findings import record_extract_findings
 from orchestration.lib.source_config import SOURCES, STREAMS, bridge_sources
 
@@ -46,22 +47,25 @@ def _extract_asset(source: str) -> dg.AssetsDefinition:
         retry_policy=dg.RetryPolicy(max_retries=1, delay=5),
     )
     def _extract(context: dg.AssetExecutionContext, bridge: BridgeResource) -> Iterator[dg.MaterializeResult]:
-        settings = bridge.settings()
         log = logging.getLogger(f"bridge.connectors.{source}")
-        with bridge.work() as con:
-            run_log.ensure_started(con, context.run.run_id, trigger_of(context))
-            config = bridge_sources(settings).get(source)
-            results = sync.extract_source(con, source, config, context.run.run_id, settings.as_of_or_today(), log)
-            if source == "hris":
-                for finding in record_extract_findings(
-                    con, context.run.run_id, results, config.max_absence_termination_rate
-                ):
-                    if not finding.success:
-                        context.log.warning(f"{finding.check_name}: {finding.observed_value}")
-            paths = bridge.paths()
-            if paths.pg_url:
-                copied = pg_warehouse.mirror_raw(con, paths.pg_url)
-                context.log.info(f"copied {sum(copied.values())} new raw versions to PostgreSQL")
+        if not sync_request.extracts(source, context.run.tags):
+            # `bridge sync --only`: the build reads what this source last landed
+            context.log.info(f"{source} not extracted by this run (--only)")
+            for stream in STREAMS[source]:
+                yield dg.MaterializeResult(asset_key=raw_key(source, stream),
+                                           metadata={"extracted": False, "records": 0})
+            return
+        try:
+            results = _extract_and_land(context, bridge, source, log)
+        except AuthError as exc:
+            # refused credentials stay refused: fail now, not again after the retry delay
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        except Exception:
+            raise
+        except BaseException as exc:
+            # Ctrl-C or SIGTERM (Dagster raises them as a BaseException): the operator asked the
+            # run to stop, so the retry policy must not start the step again
+            raise dg.Failure(description="interrupted", allow_retries=False) from exc
         by_stream = {r.stream: r for r in results}
         for stream in STREAMS[source]:
             r = by_stream.get(stream)
@@ -79,6 +83,26 @@ def _extract_asset(source: str) -> dg.AssetsDefinition:
             yield dg.MaterializeResult(asset_key=raw_key(source, stream), metadata=metadata)
 
     return _extract
+
+
+def _extract_and_land(context: dg.AssetExecutionContext, bridge: BridgeResource, source: str,
+                      log: logging.Logger) -> list:
+    settings = bridge.settings()
+    with bridge.work() as con:
+        run_log.ensure_started(con, context.run.run_id, trigger_of(context))
+        config = bridge_sources(settings).get(source)
+        results = sync.extract_source(con, source, config, context.run.run_id, settings.as_of_or_today(), log)
+        if source == "hris":
+            for finding in record_extract_findings(
+                con, context.run.run_id, results, config.max_absence_termination_rate
+            ):
+                if not finding.success:
+                    context.log.warning(f"{finding.check_name}: {finding.observed_value}")
+        paths = bridge.paths()
+        if paths.pg_url:
+            copied = pg_warehouse.mirror_raw(con, paths.pg_url)
+            context.log.info(f"copied {sum(copied.values())} new raw versions to PostgreSQL")
+    return results
 
 
 extract_assets = [_extract_asset(source) for source in SOURCES]

@@ -9,7 +9,7 @@ with titles as (
     select 'payroll', source_title
     from {{ ref('base_payroll__row_versions') }}
     where source_title is not null
-        and file_sha256 not in (select file_sha256 from {{ ref('stg_payroll__files') }} where is_withdrawn)
+        and file_sha256 not in (select file_sha256 from {{ ref('base_payroll__files') }} where is_withdrawn)
     union all
     select 'lms', source_title
     from {{ ref('stg_lms__job_profiles') }}

@@ -1,3 +1,3 @@
--- Payroll files seen and which export of each period counts, as base_payroll__files ranks them;
--- stg_payroll__rows reads the base model too, so no staging model is built on another.
+-- Payroll files seen (loaded or rejected) and which export of each period counts
+-- (base_payroll__files, which stg_payroll__rows reads too).
 select * from {{ ref('base_payroll__files') }}

@@ -1,4 +1,4 @@
--- Every payroll file seen, and which export of each period counts (CONTRACT 2.5, docs/contract.md):
+-- Every payroll file seen, and which export of each period counts (docs/contract.md section 2.5):
 -- among the loaded, not withdrawn exports of a period_end, the latest export stamp; of two exports
 -- with the same stamp (a file re-sent under its own name with other bytes), the later landed.
 with files as (
