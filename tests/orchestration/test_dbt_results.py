@@ -2,8 +2,8 @@
 
 import duckdb
 
+from connectors.landing import ensure_audit_schema
 from orchestration.lib.dbt_results import record_dbt_results
-from orchestration.lib.quality.audit_rows import ensure_dq_result_table
 
 MANIFEST = {"nodes": {
     "model.bridge.dim_employee": {"resource_type": "model", "schema": "reporting", "name": "dim_employee"},
@@ -29,7 +29,7 @@ RUN_RESULTS = {"results": [
 
 def test_tests_and_failed_models_are_recorded_with_what_blocks():
     con = duckdb.connect()
-    ensure_dq_result_table(con)
+    ensure_audit_schema(con)
     blocking = record_dbt_results(con, "run-1", RUN_RESULTS, MANIFEST)
 
     assert blocking == ["unique_dim_employee_id", "dbt_build__fct_gap"]
@@ -48,6 +48,6 @@ def test_tests_and_failed_models_are_recorded_with_what_blocks():
 
 def test_a_run_with_no_tests_writes_nothing():
     con = duckdb.connect()
-    ensure_dq_result_table(con)
+    ensure_audit_schema(con)
     assert record_dbt_results(con, "run-2", {"results": []}, MANIFEST) == []
     assert con.execute("select count(*) from audit.dq_result").fetchone() == (0,)
