@@ -61,10 +61,11 @@ bench: $(INSTALLED) $(MANIFEST)
 lint: $(INSTALLED)
 	$(BIN)/ruff check orchestration connectors simulator tests bench
 
+# `dagster dev` re-parses the dbt project on load (DbtProject.prepare_if_dev) with the dbt on PATH
 dev: $(INSTALLED) $(MANIFEST)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} ; mkdir -p $$DAGSTER_HOME ; \
 	cp -n dagster.yaml $$DAGSTER_HOME/dagster.yaml 2>/dev/null || true ; \
-	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml
 
 docs: $(INSTALLED) $(MANIFEST)
 	cd dbt_project && BRIDGE_WORK_DB=$${BRIDGE_WORK_DB:-$(CURDIR)/warehouse/bridge.work.duckdb} ../$(BIN)/dbt docs generate --profiles-dir .

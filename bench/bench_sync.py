@@ -37,8 +37,7 @@ def phase_of(step_key: str) -> str:
 
 def _dbt_split(run_results: Path) -> str:
     """dbt's own phases of its last invocation, from its run_results.json: the nodes, and the
-    rest of the invocation (adapter, parse, writing artifacts; the import happened earlier,
-    in the process waiting for the run)."""
+    rest of the invocation (adapter, parse, writing artifacts; not dbt's import, before it)."""
     try:
         results = json.loads(run_results.read_text(encoding="utf-8"))
         meta = results["metadata"]
@@ -52,8 +51,11 @@ def _dbt_split(run_results: Path) -> str:
 def _steps_from_log(log: Path) -> str:
     """Phases of a run from its Dagster log (the new process's events are not ours to read)."""
     phases: dict[str, float] = defaultdict(float)
-    for m in re.finditer(r'Finished execution of step "(\w+)" in ([\d.]+)(ms|s)', log.read_text(encoding="utf-8")):
-        phases[phase_of(m.group(1))] += float(m.group(2)) / (1000 if m.group(3) == "ms" else 1)
+    # Dagster writes "599ms", "46.37s" or "1m49s"
+    pattern = r'Finished execution of step "(\w+)" in (?:(\d+)m)?([\d.]+)(ms|s)'
+    for m in re.finditer(pattern, log.read_text(encoding="utf-8")):
+        seconds = float(m.group(3)) / (1000 if m.group(4) == "ms" else 1) + 60 * int(m.group(2) or 0)
+        phases[phase_of(m.group(1))] += seconds
     return ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()) or "no steps in its log"
 
 

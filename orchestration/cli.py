@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import json
 import os
@@ -44,16 +43,13 @@ def _settings(require_sources: bool = True):
 
 def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False) -> tuple[str, Any, Any]:
     """Run the nightly job in this process and close the run in the audit trail."""
-    from orchestration.lib import dagster_instance, dbt_prewarm, run_log
+    from orchestration.lib import dagster_instance, run_log
     from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
 
     settings = _settings()
     paths = WarehousePaths.for_settings(settings)
     try:
-        # dbt imports (~6 s) while this process imports the code location, not after the
-        # extract (an incremental night's extract is too short to hide it); the run's dbt
-        # resource takes this one over rather than starting another.
-        with exclusive_sync(paths), dbt_prewarm.waiting(settings.dbt_target):
+        with exclusive_sync(paths):
             from connectors.landing import ensure_schema
             from orchestration.definitions import defs
 
@@ -296,10 +292,9 @@ def report_seconds(result: Any) -> float | None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    # importing the dbt definitions (re)builds the manifest when it is missing or stale
-    from orchestration.defs.transformation import dbt as dbt_defs
+    from orchestration.lib import dbt_project
 
-    print(f"dbt manifest: {dbt_defs.dbt_project.manifest_path}")
+    print(f"dbt manifest: {dbt_project.prepare(dbt_project.project())}")
     return 0
 
 
@@ -342,39 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_exit_status: list[int] = []
-
-
-def _exit_without_teardown() -> None:
-    """Registered before anything else, so Python runs it after the other exit handlers
-    and after joining the threads. What is left is tearing down the interpreter: freeing
-    dagster's, dbt's and GX's objects one by one (~1.8 s after a sync), which the OS does
-    at once. So it ends the process here."""
-    if not _exit_status:  # an uncaught exception (KeyboardInterrupt too): Python's own exit
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(_exit_status[0])
-
-
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:  # the program itself, not a caller in this process (tests)
-        atexit.register(_exit_without_teardown)
     for key, value in TELEMETRY_OFF.items():
         os.environ.setdefault(key, value)
-    try:
-        args = build_parser().parse_args(argv)
-        code = args.func(args)
-    except SystemExit as exc:
-        _exit_status.append(_status_of(exc.code))
-        raise
-    _exit_status.append(_status_of(code))
-    return code
-
-
-def _status_of(code: object) -> int:
-    """The exit status Python gives `sys.exit(code)`: None is 0, a message (printed) is 1."""
-    return code if isinstance(code, int) else 0 if code is None else 1
+    args = build_parser().parse_args(argv)
+    return args.func(args)
 
 
 if __name__ == "__main__":
