@@ -31,15 +31,22 @@ def build_args(paths: WarehousePaths) -> list[str]:
 
 def start(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Settings,
           paths: WarehousePaths) -> DbtCliInvocation:
-    """Start `dbt build` in its own process, with dbt's variables and none of the sources' secrets."""
+    """Start `dbt build` (the assets of the step's context) in its own process."""
     if paths.pg_url:
         pg_warehouse.prepare_run(paths.pg_url)  # empty build schemas: a blocked run's leftovers go
     # One target folder per warehouse, kept between runs (artifacts of concurrent warehouses
     # never mix); a new one starts from the parse `bridge prepare` made, which is valid for
     # every DuckDB warehouse (see orchestration/lib/dbt_work_file.py): a full parse is ~8 s.
     seed_partial_parse(paths.dbt_target)
+    return invoke(dbt, build_args(paths), settings, paths, context=context)
+
+
+def invoke(dbt: DbtCliResource, args: list[str], settings: Settings, paths: WarehousePaths, *,
+           context: dg.AssetExecutionContext | None = None) -> DbtCliInvocation:
+    """Start one dbt command in the warehouse's target folder, with dbt's variables and none
+    of the sources' secrets (dbt_env.for_dbt); failures are the caller's to read."""
     with dbt_env.for_dbt(dbt_env.dbt_environment(settings)):
-        return dbt.cli(build_args(paths), context=context, raise_on_error=False, target_path=paths.dbt_target)
+        return dbt.cli(args, context=context, raise_on_error=False, target_path=paths.dbt_target)
 
 
 @contextmanager

@@ -24,6 +24,12 @@ DBT_ENV_NAMES = frozenset({
     "PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "VIRTUAL_ENV", "DO_NOT_TRACK",
     "BRIDGE_WORK_DB", "BRIDGE_AS_OF", "LRS_ACCOUNT_HOMEPAGE",
 })
+# dagster-dbt runs `dbt --version` once per run, and dbt then asks PyPI for its latest release
+# (it has no switch for that: dbt-labs/dbt-core#6992). The bridge calls nothing beyond
+# loopback, so dbt's process sends HTTP(S) through a closed loopback port (the standard proxy
+# variables): the request fails at once and dbt just prints no latest version. dbt needs no
+# HTTP otherwise (no `dbt deps` at run time).
+OFFLINE = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
 # The dbt installed beside this interpreter (the venv's), whether or not the venv is on PATH.
 VENV_BIN = Path(sys.executable).parent
 DBT_EXECUTABLE = str(VENV_BIN / "dbt")
@@ -60,12 +66,12 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
 
 @contextmanager
 def for_dbt(extra: Mapping[str, str] | None = None) -> Iterator[None]:
-    """The process environment narrowed to dbt_visible() plus `extra`, with the venv's `bin`
-    first on PATH, for the block that starts dbt (`DbtCliResource.cli`, a preparer), then
+    """The process environment narrowed to dbt_visible() plus `extra`, OFFLINE, with the venv's
+    `bin` first on PATH, for the block that starts dbt (`DbtCliResource.cli`, a preparer), then
     put back as it was. Steps run one at a time (the in-process executor), so nothing else
     of the run reads the environment meanwhile."""
     saved = dict(os.environ)
-    narrowed = {**dbt_visible(saved), **(extra or {})}
+    narrowed = {**dbt_visible(saved), **(extra or {}), **OFFLINE}
     narrowed["PATH"] = os.pathsep.join([str(VENV_BIN), narrowed.get("PATH", os.defpath)])
     try:
         os.environ.clear()

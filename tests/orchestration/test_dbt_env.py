@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,11 @@ def test_every_variable_the_dbt_project_reads_reaches_dbt() -> None:
     read |= set(re.findall(r"environ(?:\.get\(|\[)\s*['\"](\w+)['\"]", plugin))
     assert {"BRIDGE_WORK_DB", "BRIDGE_AS_OF", "BRIDGE_PG_PASSWORD", "LRS_ACCOUNT_HOMEPAGE"} <= read
     assert set(dbt_env.dbt_visible(dict.fromkeys(read, "x"))) == read
+
+
+def test_dbt_started_for_the_bridge_calls_nothing_beyond_loopback() -> None:
+    """dagster-dbt runs `dbt --version`, which asks PyPI for dbt's latest release."""
+    with dbt_env.for_dbt():
+        shown = subprocess.run(["dbt", "--version"], capture_output=True, text=True, timeout=300, check=True).stdout
+    assert "installed: " in shown
+    assert "latest version of dbt-core could not be determined" in shown

@@ -51,6 +51,7 @@ def warehouse_models(
     # dbt's results go to audit.dq_result, where the checks step and `publish` read them
     with bridge.work() as con:
         failed = record_dbt_results(con, context.run.run_id, build.get_artifact("run_results.json"), build.manifest)
+    # further dbt commands of the night (dbt_build.invoke) and their records go here
     if failed:
         context.log.error(f"dbt build: {len(failed)} failing blocking test(s) or model error(s): {failed[:10]}")
 
