@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,18 @@ def _steps_from_log(log: Path) -> str:
     return ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()) or "no steps in its log"
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds so far of this process, and of its children that have ended (dbt, a
+    `bridge sync`): a figure that other work on a shared machine disturbs less than wall time."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _cpu_since(start: tuple[float, float]) -> str:
+    own, children = (now - then for now, then in zip(_cpu(), start, strict=True))
+    return f"CPU {own + children:.1f} s (this process {own:.1f} s, dbt and other children {children:.1f} s)"
+
+
 def _advance(ready: dict, sim_dir: Path, days: int) -> None:
     """Move the simulated sources on (their changes of those days), and the business date."""
     import requests
@@ -90,7 +103,7 @@ def main() -> None:
         for n in range(args.runs):
             if n:
                 _advance(ready, work / "sim", args.days)
-            t = time.monotonic()
+            t, cpu = time.monotonic(), _cpu()
             _, decision, result = run_sync(trigger="bench", quiet=True)
             wall = time.monotonic() - t
             phases: dict[str, float] = defaultdict(float)
@@ -101,7 +114,7 @@ def main() -> None:
                     phases[phase_of(ev.step_key)] += seconds
                     steps[phase_of(ev.step_key)].append(f"{ev.step_key} {seconds:.1f}")
             kind = "full" if n == 0 else "incremental"
-            print(f"sync {n + 1} ({kind}): {wall:.1f} s wall, decision {decision.status}")
+            print(f"sync {n + 1} ({kind}): {wall:.1f} s wall, {_cpu_since(cpu)}, decision {decision.status}")
             for phase in ("extract", "dbt build", "checks", "publish", "other"):
                 if phase in phases:
                     print(f"  {phase:<10} {phases[phase]:6.1f} s   ({', '.join(steps[phase])})")
@@ -110,11 +123,12 @@ def main() -> None:
         # What a scheduler sees each night: a new process, which imports the code location
         # (Dagster, dagster-dbt, the manifest) and Great Expectations again.
         _advance(ready, work / "sim", args.days)
-        t = time.monotonic()
+        t, cpu = time.monotonic(), _cpu()
         done = subprocess.run([str(Path(sys.executable).parent / "bridge"), "sync"], capture_output=True,
                               text=True, check=False)
         print(f"bridge sync in a new process (incremental, imports included): {time.monotonic() - t:.1f} s wall, "
               f"exit {done.returncode}")
+        print(f"  {_cpu_since(cpu)}")
         newest = max((work / "warehouse" / "logs").glob("sync-*.log"), key=lambda p: p.stat().st_mtime)
         print(f"  of which the run: {_steps_from_log(newest)}")
     finally:
