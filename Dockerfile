@@ -11,15 +11,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DO_NOT_TRACK=1
 
 WORKDIR /opt/bridge
-COPY pyproject.toml README.md ./
+COPY pyproject.toml uv.lock README.md ./
 COPY orchestration ./orchestration
 COPY connectors ./connectors
 COPY simulator ./simulator
 COPY dbt_project ./dbt_project
 COPY workspace.yaml dagster.yaml ./
 
-RUN pip install --no-cache-dir uv \
- && uv pip install --system --no-cache --compile-bytecode . \
+# Exactly the versions of uv.lock (the dev group left out), installed with the uv it names
+RUN pip install --no-cache-dir "uv==$(sed -n '/^name = "uv"$/{n;s/^version = "\(.*\)"$/\1/p;}' uv.lock)" \
+ && uv export -q --frozen --no-dev --no-emit-project -o /tmp/requirements.txt \
+ && uv pip install --system --no-cache --compile-bytecode --require-hashes -r /tmp/requirements.txt \
+ && uv pip install --system --no-cache --compile-bytecode --no-deps . \
+ && rm /tmp/requirements.txt \
  # the dbt manifest is built once at image build, never at import in a step process
  && BRIDGE_WORK_DB=/tmp/parse.duckdb bridge prepare \
  && rm -f /tmp/parse.duckdb

@@ -13,7 +13,7 @@ export DBT_VERSION_CHECK := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test test-fast bench lint docs dev clean help
+.PHONY: demo test test-fast bench lint upgrade lock docs dev clean help
 
 help:
 	@echo "make demo   set up, start the simulated sources, run one nightly sync, print the summary"
@@ -21,18 +21,31 @@ help:
 	@echo "make bench  throughput and memory benchmarks (prints figures)"
 	@echo "make dev    the Dagster UI (asset graph, checks, schedule) on http://127.0.0.1:3000"
 	@echo "make docs   build the dbt docs (then: make docs-serve)"
+	@echo "make lint   ruff, with no reaching into other packages' private names"
+	@echo "make upgrade  re-resolve uv.lock to the newest versions pyproject.toml allows, then make test"
 
+# uv.lock fixes every package and version (`make upgrade` re-resolves it). A fresh clone needs
+# only Python and pip: pip brings the uv that uv.lock names, and uv installs exactly the lock
+# (`--locked` stops, rather than re-resolve, when pyproject.toml changed without a new lock;
+# packages the lock does not name are removed, except the venv's own pip).
 # Bytecode is compiled at install: uv does not by default, and where PYTHONDONTWRITEBYTECODE
 # is set (as on these machines, and in the Dockerfile) every process would otherwise compile
 # Dagster, dbt and GX from source again (GX's import: 15 s -> 6 s here; each dbt call: 3 s).
-$(INSTALLED): pyproject.toml Makefile
+UV_VERSION = $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+
+define BOOTSTRAP_UV
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --disable-pip-version-check uv || true
-	@if [ -x $(BIN)/uv ]; then \
-		$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev]'; \
-	else \
-		$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'; \
+	@if [ "$$($(BIN)/uv --version 2>/dev/null | cut -d' ' -f2)" != "$(UV_VERSION)" ]; then \
+		{ $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip >/dev/null; } && \
+		$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"; \
 	fi
+endef
+
+$(INSTALLED): pyproject.toml uv.lock Makefile
+	$(BOOTSTRAP_UV)
+	@$(BIN)/uv sync -q --locked --compile-bytecode
 	@touch $@
 
 # The dbt manifest is built once here, not at every import of the code location.
@@ -58,8 +71,20 @@ test-fast: $(INSTALLED) $(MANIFEST)
 bench: $(INSTALLED) $(MANIFEST)
 	$(BIN)/python bench/run_all.py
 
+# The rules (pyproject.toml [tool.ruff.lint]) include PLC2701 and SLF001, preview rules.
 lint: $(INSTALLED)
-	$(BIN)/ruff check orchestration connectors simulator tests bench
+	$(BIN)/ruff check --preview orchestration connectors simulator tests bench
+
+# After editing pyproject.toml's dependencies: `make lock` keeps every other version as locked;
+# `make upgrade` moves all of them to the newest allowed and runs the suite on them.
+lock:
+	$(BOOTSTRAP_UV)
+	$(BIN)/uv lock
+
+upgrade:
+	$(BOOTSTRAP_UV)
+	$(BIN)/uv lock --upgrade
+	$(MAKE) test
 
 # `dagster dev` re-parses the dbt project on load (DbtProject.prepare_if_dev) with the dbt on PATH
 dev: $(INSTALLED) $(MANIFEST)

@@ -176,7 +176,7 @@ class ExtractAudit:
 
 
 def canonical_json(records: Any) -> str:
-    """Sorted keys, no spaces, non-ASCII as \\u escapes (faster to produce; the same JSON value):
+    r"""Sorted keys, no spaces, non-ASCII as \u escapes (faster to produce; the same JSON value):
     the serialisation record_hash is taken over."""
     return json.dumps(records, sort_keys=True, separators=(",", ":"))
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests, bound to 127.0.0.1 only.
 #   scripts/pg_test_server.sh start|stop|status|url
-# Port: BRIDGE_TEST_PG_PORT (default 55432). Data and socket: /tmp/bridge-pg-$PORT.
+# Port: BRIDGE_TEST_PG_PORT (default 55432; each pytest session sets a free one of its own,
+# tests/conftest.py). Data and socket: /tmp/bridge-pg-$PORT: clusters on different ports never meet.
 # Trust auth on loopback and the private socket only; fsync off: it is disposable.
 # Works on a fresh Debian machine: installs the `postgresql` package if no
 # initdb is found (needs root), without starting the Debian service.
@@ -100,7 +101,7 @@ stop() {
     if [[ -n "$bindir" ]] && is_running "$bindir"; then
         as_owner "${bindir}/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
     fi
-    rm -rf "$BASE"
+    rm -rf "$BASE" "$LOCK"
 }
 
 status() {
@@ -109,8 +110,9 @@ status() {
     [[ -n "$bindir" ]] && is_running "$bindir"
 }
 
-# Concurrent start/stop calls (parallel test sessions) take turns.
-exec 9>"/tmp/bridge-pg-${PORT}.lock"
+# Concurrent start/stop calls on one port (the xdist workers of a session) take turns.
+LOCK="/tmp/bridge-pg-${PORT}.lock"
+exec 9>"$LOCK"
 flock 9
 
 case "${1:-}" in

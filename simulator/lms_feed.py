@@ -49,7 +49,7 @@ class Lms:
         self.courses: list[dict] = []
         self.profile_for: dict[tuple[str, str | None], dict] = {}
         self.competencies: list[dict] = []
-        self.next_id = {r: 1 for r in RESOURCES}
+        self.next_id = dict.fromkeys(RESOURCES, 1)
         self.profile_titles: list[tuple[str, str]] = []  # (LMS title, canonical or "")
 
     def new_id(self, resource: str, base: int) -> int:
@@ -188,7 +188,7 @@ class Lms:
                 continue
             uid = self.user_of[e.idx]
             lo = max(e.hire_day, start - 365)
-            hi = e.term_day if e.term_day else start
+            hi = e.term_day or start
             if hi <= lo:
                 continue
             for c in compliance:  # every employee gets the compliance courses

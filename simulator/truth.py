@@ -44,22 +44,22 @@ class Resolver:
 
     def __init__(self, world) -> None:
         self.world = world
-        self.epoch = self._epoch()
+        self.epoch = self.current_epoch()
         self.seen = 0
         self.by_number: dict[str, object] = {}
         self.by_email: dict[str, list] = {}
         self.by_sha1: dict[str, object] = {}
         self.memo: dict[tuple, tuple[str, str]] = {}
 
-    def _epoch(self) -> int:
+    def current_epoch(self) -> int:
         w = self.world
         return sum(1 for i in w.absent_at_start if w.hris_known(w.org.employees[i]))
 
     @classmethod
     def for_world(cls, world) -> Resolver:
-        res = getattr(world, "_resolver", None)
-        if res is None or res.epoch != res._epoch():
-            res = world._resolver = cls(world)
+        res = world.truth_resolver
+        if res is None or res.epoch != res.current_epoch():
+            res = world.truth_resolver = cls(world)
         emps = world.org.employees
         for e in emps[res.seen:]:
             if world.hris_known(e):

@@ -64,6 +64,7 @@ class World:
         self.filter_supported = True
         self.lagging = False
         self.injected: list[dict] = []
+        self.truth_resolver = None  # simulator.truth.Resolver, kept between truth writes
         self.org = Org(self.profile.employees, seed, LAST_PERIOD_END)
         self.absent_at_start = {e.idx for e in self.org.employees if e.absent}
         self.lms = Lms(self.org, self.profile, seed)

@@ -1,6 +1,8 @@
 """Shared test set-up: no telemetry, no network beyond loopback."""
 
 import os
+import random
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,34 +25,24 @@ for key, value in {
 
 
 PG_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pg_test_server.sh"
+PG_PORT_VARIABLE = "BRIDGE_TEST_PG_PORT"
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator["PgTarget"]:
     """The PostgreSQL server of the session: `BRIDGE_TEST_PG_URL`, or a throwaway cluster that
     `scripts/pg_test_server.sh start` makes (installing PostgreSQL from apt on a fresh Debian
-    machine), stopped at the end if this session started it."""
+    machine) on the session's port (see pytest_configure). The first test that needs it starts
+    it; the session's xdist workers share it; pytest_unconfigure stops it."""
     from orchestration.lib.postgres.connection import parse_warehouse_url
 
     url = os.environ.get("BRIDGE_TEST_PG_URL")
-    started = False
     if not url:
-        running = (
-            subprocess.run([str(PG_SCRIPT), "status"], check=False, capture_output=True, text=True).returncode
-            == 0
-        )
-        done = subprocess.run(
-            [str(PG_SCRIPT), "start"], check=False, capture_output=True, text=True, timeout=600
-        )
+        done = _pg_script("start", timeout=600)
         if done.returncode != 0:
             pytest.fail(f"scripts/pg_test_server.sh start failed: {done.stderr.strip()}")
-        url, started = done.stdout.strip().splitlines()[-1], not running
-    try:
-        yield parse_warehouse_url(url, variable="BRIDGE_TEST_PG_URL")
-    finally:
-        # under pytest-xdist another worker may still use it: the controller stops it (pytest_sessionfinish)
-        if started and not os.environ.get("PYTEST_XDIST_WORKER"):
-            subprocess.run([str(PG_SCRIPT), "stop"], check=False, capture_output=True, timeout=120)
+        url = done.stdout.strip().splitlines()[-1]
+    yield parse_warehouse_url(url, variable="BRIDGE_TEST_PG_URL")
 
 
 @contextmanager
@@ -76,30 +68,53 @@ def scratch_database(server: "PgTarget", prefix: str) -> Iterator["PgTarget"]:
         admin.close()
 
 
-def _pg_running() -> bool:
-    return subprocess.run([str(PG_SCRIPT), "status"], check=False, capture_output=True).returncode == 0
+def _pg_script(command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(PG_SCRIPT), command], check=False, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _free_loopback_port() -> int:
+    """A port free on 127.0.0.1 now, and below the kernel's ephemeral range: no socket bound
+    to port 0 (a simulator, a test's HTTP server) is handed it before PostgreSQL takes it."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, ephemeral_low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port found in 20000-{ephemeral_low - 1}")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """`make test` runs two pytest-xdist workers, one test module per worker (--dist
-    loadfile). Workers share the throwaway PostgreSQL server (`pg_server` leaves it
-    running under xdist); the controller stops it at the end if it was not
-    running before the session."""
-    if _is_xdist_controller(config) and not os.environ.get("BRIDGE_TEST_PG_URL"):
-        config.stash[_PG_WAS_RUNNING] = _pg_running()
+    """Each test session has a PostgreSQL server of its own, so two sessions on one machine
+    (two `make test`, or a module run beside the suite) never stop each other's. The session's
+    process picks a free loopback port here, before pytest-xdist starts its workers, and puts
+    it in BRIDGE_TEST_PG_PORT, which the workers inherit: they share the one server. A port set
+    by whoever runs the tests is used as it is."""
+    if hasattr(config, "workerinput") or os.environ.get("BRIDGE_TEST_PG_URL"):
+        return
+    if os.environ.get(PG_PORT_VARIABLE):
+        # a chosen port: stopped at the end only if this session is the one that starts it
+        config.stash[_PG_OWNED] = _pg_script("status").returncode != 0
+    else:
+        os.environ[PG_PORT_VARIABLE] = str(_free_loopback_port())
+        config.stash[_PG_OWNED] = True
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    config = session.config
-    if _PG_WAS_RUNNING in config.stash and not config.stash[_PG_WAS_RUNNING] and _pg_running():
-        subprocess.run([str(PG_SCRIPT), "stop"], check=False, capture_output=True, timeout=120)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(_PG_OWNED, False):
+        _pg_script("stop")
 
 
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
-
-
-_PG_WAS_RUNNING = pytest.StashKey[bool]()
+_PG_OWNED = pytest.StashKey[bool]()
 
 
 # The longest modules (each syncs the pipeline several times), longest first. With

@@ -26,9 +26,13 @@ def test_prefetch_keeps_order_and_raises_where_the_stream_failed():
         raise ValueError("page 3 failed")
 
     seen = []
-    with prefetch(pages(), 4, lambda p: p.count) as fetched, pytest.raises(ValueError, match="page 3"):
-        for page in fetched:
-            seen.append(page.n)
+
+    def consume() -> None:
+        with prefetch(pages(), 4, lambda p: p.count) as fetched:
+            seen.extend(page.n for page in fetched)
+
+    with pytest.raises(ValueError, match="page 3"):
+        consume()
     assert seen == [0, 1, 2]
 
 

@@ -7,7 +7,7 @@ import random
 import signal
 import subprocess
 import sys
-import time
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import pytest
 
 from connectors.config import HttpSettings, sources_from_mapping
 from connectors.sync import extract_all
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.simulator
 simulator = pytest.importorskip("simulator")
@@ -56,13 +57,12 @@ def steady(tmp_path_factory):
     """A simulator that never changes, and a fault-free sync of it (the reference)."""
     work = tmp_path_factory.mktemp("steady")
     with simulator.Simulator("pilot", 11, work / "sim") as sim:
-        t0 = time.monotonic()
         sync(work / "reference.duckdb", sim.env, "reference")
-        yield sim, work, snapshot(work / "reference.duckdb"), time.monotonic() - t0
+        yield sim, work, snapshot(work / "reference.duckdb")
 
 
 def test_reference_sync_landed_every_stream(steady):
-    _sim, _work, ref, _ = steady
+    _sim, _work, ref = steady
     for table in ["hris__users", "xapi__statements", "lms__users", "lms__courses", "lms__assessments",
                   "checkins__objectives", "checkins__checkins", "payroll__rows"]:
         assert len(ref[table]) > 0, table
@@ -70,7 +70,7 @@ def test_reference_sync_landed_every_stream(steady):
 
 
 def test_chaos_faults_give_identical_raw_tables(steady, tmp_path):
-    sim, _work, ref, _ = steady
+    sim, _work, ref = steady
     before = sim.stats()
     sim.set_faults(0.2)
     try:
@@ -83,27 +83,51 @@ def test_chaos_faults_give_identical_raw_tables(steady, tmp_path):
     assert snapshot(tmp_path / "chaos.duckdb") == ref
 
 
+def _requests_served(sim) -> int:
+    return sum(n for key, n in sim.stats().items() if not key.startswith("fault:"))
+
+
+def _crash_sync(sim, env_file: Path, db: Path, run_id: str, streams: int, requests_in: int) -> bool:
+    """Start a sync in a child process and SIGKILL it at a point of its own progress, waited for
+    as events (a rerun resumes, so a point in time measured on a whole sync may fall after it
+    ended): `streams` finished streams, then `requests_in` requests into the next one, or that
+    one's end if it needs fewer. True if the kill landed before the sync finished."""
+    proc = subprocess.Popen([sys.executable, str(HERE / "sync_child.py"), str(env_file), str(db), run_id],
+                            stdout=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    relay = threading.Thread(target=lambda: lines.extend(line.strip() for line in proc.stdout), daemon=True)
+    relay.start()
+
+    def progressed() -> int:
+        return sum(line.startswith("progress") for line in lines)
+
+    try:
+        wait_until(lambda: lines or proc.poll() is not None, f"{run_id}: the child printed nothing", timeout=600)
+        assert lines[:1] == ["started"], lines[:3]
+        wait_until(lambda: progressed() >= streams or proc.poll() is not None,
+                   lambda: f"{run_id}: the child never finished {streams} streams: {lines[-3:]}", timeout=600)
+        served = _requests_served(sim)
+        wait_until(lambda: _requests_served(sim) >= served + requests_in or progressed() > streams
+                   or proc.poll() is not None,
+                   lambda: f"{run_id}: the child made no progress: {lines[-3:]}", timeout=600, interval=0.01)
+        proc.send_signal(signal.SIGKILL)
+        killed = proc.wait() == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        relay.join(timeout=60)
+    return killed and "finished" not in lines
+
+
 def test_sigkill_at_three_random_points_then_rerun_is_identical(steady, tmp_path):
-    sim, _work, ref, duration = steady
+    sim, _work, ref = steady
     env_file = tmp_path / "env.json"
     env_file.write_text(json.dumps(sim.env))
     db = tmp_path / "crash.duckdb"
     rng = random.Random(20260630)
-    killed = 0
-    for n in range(3):
-        proc = subprocess.Popen([sys.executable, str(HERE / "sync_child.py"), str(env_file), str(db), f"crash-{n}"],
-                                stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline().strip() == "started"
-        # A point in this child's own progress (a rerun resumes, so a delay measured on a whole
-        # sync may fall after it ended): after a random number of finished streams (a full
-        # sync reports 14 or more), then a random part of the next one.
-        for _ in range(rng.randrange(12)):
-            if not proc.stdout.readline().startswith("progress"):
-                break
-        time.sleep(rng.uniform(0.0, 0.05) * duration)
-        proc.send_signal(signal.SIGKILL)
-        killed += proc.wait() == -signal.SIGKILL
-        proc.stdout.close()
+    # a full sync reports 14 or more finished streams
+    killed = sum(_crash_sync(sim, env_file, db, f"crash-{n}", rng.randrange(12), rng.randrange(8)) for n in range(3))
     assert killed == 3          # every kill landed mid-sync
     done = subprocess.run([sys.executable, str(HERE / "sync_child.py"), str(env_file), str(db), "final"],
                           capture_output=True, text=True, timeout=600, check=False)

@@ -215,18 +215,19 @@ def build(path: Path) -> None:
 
     rest("lms__courses", 10, title="Python 101", xapi_activity_id=ACT + "py101", duration_minutes=90,
          compliance=False, competencies=[{"competency_id": 1, "target_level": 3}])
-    rest("lms__courses", 12, title="Python Advanced", xapi_activity_id=ACT + "py201", duration_minutes=240,
+    # ids are opaque text: these two tie on target level, and "crs-105" < "crs-99" as text
+    rest("lms__courses", "crs-99", title="Python Advanced", xapi_activity_id=ACT + "py201", duration_minutes=240,
          compliance=False, competencies=[{"competency_id": 1, "target_level": 4}])
-    rest("lms__courses", 11, title="Python Advanced B", xapi_activity_id=ACT + "py202", duration_minutes=240,
+    rest("lms__courses", "crs-105", title="Python Advanced B", xapi_activity_id=ACT + "py202", duration_minutes=240,
          compliance=False, competencies=[{"competency_id": 1, "target_level": 4}])
     rest("lms__courses", 13, title="Safety", xapi_activity_id=ACT + "safety", duration_minutes=30,
          compliance=True, competencies=[])
 
     for aid, user, course, assigned, due, reason in [
         (1, 1, 10, "2026-03-01T00:00:00Z", "2026-04-01", "gap"),
-        (2, 2, 11, "2026-05-01T00:00:00Z", "2026-12-31", "gap"),
+        (2, 2, "crs-105", "2026-05-01T00:00:00Z", "2026-12-31", "gap"),
         (3, 3, 13, "2026-03-01T00:00:00Z", "2026-04-30", "compliance"),
-        (4, 2, 12, "2026-03-15T00:00:00Z", "2026-09-30", "manager"),
+        (4, 2, "crs-99", "2026-03-15T00:00:00Z", "2026-09-30", "manager"),
         (5, 4, 13, "2026-03-01T00:00:00Z", "2026-09-30", "compliance"),
     ]:
         rest("lms__assignments", aid, user_id=user, course_id=course, assigned_at=assigned, due_date=due,
@@ -294,7 +295,7 @@ def build(path: Path) -> None:
         (6, 8, "shared@corp.com", "2026-05-10", 50, "on_track"),
         (7, 9, "ghost@nowhere.example", "2026-06-01", 10, "at_risk"),
     ]:
-        rest("checkins__checkins", cid, objective_id=oid, employee_email=email, manager_email="alice.a@corp.com",
+        rest("checkins__checkins", f"CHK-{cid:05d}", objective_id=oid, employee_email=email, manager_email="alice.a@corp.com",
              meeting_date=date, progress_pct=pct, confidence=conf,
              impediment="waiting on vendor" if cid == 7 else None, help_requested=cid == 7, note="n")
     con.close()

@@ -226,8 +226,9 @@ def test_competency_gaps(dbt_build):
         "select employee_number, competency_id, required_level, assessed_level, gap, gap_status, "
         "recommended_course_id, recommended_course_completed from reporting.fct_competency_gap")}
     # Tech profile (level 4) beats the organisation-wide one (3, plus SQL); latest cycle has no manager
-    # rating, so peer 3 and direct report 4 average 3.5; courses 11 and 12 tie, 11 wins
-    assert rows[("1002", "1")] == (4, 3.5, 0.5, "gap", "11", False)
+    # rating, so peer 3 and direct report 4 average 3.5; courses crs-105 and crs-99 tie, the lowest
+    # id as text wins (a number cast would fail on these ids, or pick 99 before 105)
+    assert rows[("1002", "1")] == (4, 3.5, 0.5, "gap", "crs-105", False)
     assert ("1002", "2") not in rows
     assert rows[("1001", "1")] == (2, 3, 0, "met", "10", True)
     assert rows[("1004", "2")] == (2, None, None, "unassessed", None, None)

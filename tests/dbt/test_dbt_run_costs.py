@@ -1,6 +1,6 @@
-"""What keeps a nightly dbt build cheap: the DuckDB table materialization
-(dbt_project/macros/materializations/table_duckdb.sql) replaces tables in one statement and
-leaves nothing beside them; a new business date does not make dbt re-parse."""
+"""What a nightly dbt build relies on: the adapter's own table materialization replaces
+tables (and an older build's views) and leaves nothing beside them; a new business date
+does not make dbt re-parse."""
 
 from __future__ import annotations
 

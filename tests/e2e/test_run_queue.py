@@ -12,12 +12,15 @@ are submitted at the same moment, the way a schedule tick and a sensor would sub
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -76,86 +79,100 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def _failure_messages(instance, run_id: str) -> list[str]:
-    from dagster import DagsterEventType
+# The run statuses in which a run holds a place in the run queue's max_concurrent_runs.
+IN_PROGRESS = ("STARTING", "STARTED", "CANCELING")
 
-    failures = instance.all_logs(run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE})
-    return [f"{e.step_key or 'run'}: {(e.dagster_event.message or '')[:300]}" for e in failures if e.dagster_event]
+
+def _status_changes(instance, event_type, run_id: str) -> list:
+    """The run's status-change events of one type (RUN_STARTING, RUN_FAILURE, ...)."""
+    import dagster as dg
+
+    changes = instance.fetch_run_status_changes(
+        dg.RunStatusChangeRecordsFilter(event_type=event_type, job_names=["nightly_sync"]), limit=100
+    )
+    return [r for r in changes.records if r.event_log_entry.run_id == run_id]
+
+
+def _failure_messages(instance, run_id: str) -> list[str]:
+    import dagster as dg
+
+    failures = _status_changes(instance, dg.DagsterEventType.RUN_FAILURE, run_id)
+    return [(r.event_log_entry.dagster_event.message or "")[:600] for r in failures if r.event_log_entry.dagster_event]
+
+
+def _dagster(*args: str) -> list[str]:
+    """A `dagster` command against the repository's workspace, as an operator would type it."""
+    return [str(Path(sys.executable).parent / "dagster"), *args, "-w", str(REPO / "workspace.yaml")]
+
+
+def _run_cli(args: list[str], log: Path) -> None:
+    with open(log, "a") as out:
+        out.write(f"$ {' '.join(args[1:])}\n")
+        out.flush()
+        done = subprocess.run(args, cwd=REPO, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT,
+                              timeout=TIMEOUT, check=False)
+    assert done.returncode == 0, f"{' '.join(args[1:3])} exited {done.returncode}:\n{_tail(log)}"
 
 
 def test_two_overlapping_triggers_are_serialised_by_the_run_queue(
     bridge_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
-    from dagster._cli.job import _create_run  # what `dagster job launch` creates a run with
-    from dagster._core.run_coordinator import QueuedRunCoordinator
-    from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
-    from dagster._core.workspace.context import WorkspaceProcessContext
-    from dagster._core.workspace.load_target import WorkspaceFileTarget
+    import dagster as dg
 
     home = _dagster_home(tmp_path / "dagster_home")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    instance = DagsterInstance.get()
+    instance = dg.DagsterInstance.get()
 
-    # The instance the daemon will load queues runs and holds the limit under test. The total
-    # cap is above 1, so when the second run waits with one run in progress, the tag limit is
-    # the only rule that can be holding it (Dagster records no reason for a tag-held run).
-    assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
-    assert instance.run_coordinator.dequeue_interval_seconds == 1
-    queue = instance.get_concurrency_config().run_queue_config
-    assert queue is not None
-    writer_limits = [lim for lim in queue.tag_concurrency_limits if lim["key"] == WRITER_TAG]
-    assert [lim["limit"] for lim in writer_limits] == [1], queue.tag_concurrency_limits
-    assert queue.max_concurrent_runs == -1 or queue.max_concurrent_runs > 1
+    # The instance the daemon will load holds the limit under test. The total cap is above 1,
+    # so when the second run waits with one run in progress, the tag limit is the only rule that
+    # can be holding it (Dagster records no reason for a tag-held run).
+    queue = yaml.safe_load((home / "dagster.yaml").read_text())["run_queue"]
+    writer_limits = [lim for lim in queue["tag_concurrency_limits"] if lim["key"] == WRITER_TAG]
+    assert [lim["limit"] for lim in writer_limits] == [1], queue
+    max_runs = queue.get("max_concurrent_runs", -1)
+    assert max_runs == -1 or max_runs > 1
+
+    cli_log = tmp_path / "dagster-cli.log"
+    # Only the two triggers under test may start runs: the payroll sensor would see the
+    # simulator's inbox and the schedule could tick, so both are switched off in this instance.
+    _run_cli(_dagster("sensor", "stop", "payroll_inbox_sensor"), cli_log)
+    _run_cli(_dagster("schedule", "stop", "nightly_sync_schedule"), cli_log)
 
     daemon_log = tmp_path / "daemon.log"
     daemon: subprocess.Popen | None = None
-    run_ids: list[str] = []
+    run_ids = [str(uuid.uuid4()) for _ in ("schedule", "sensor")]
     try:
-        with WorkspaceProcessContext(instance, WorkspaceFileTarget(paths=[str(REPO / "workspace.yaml")])) as ctx:
-            request = ctx.create_request_context()
-            location = request.get_code_location(LOCATION)
-            (repo,) = location.get_repositories().values()
-            # Only the two triggers under test may start runs: the payroll sensor would see the
-            # simulator's inbox and the schedule could tick, so both are switched off in this
-            # instance (as `dagster sensor stop` / `dagster schedule stop` do).
-            sensor = repo.get_sensor("payroll_inbox_sensor")
-            instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
-            for schedule in repo.get_schedules():
-                instance.stop_schedule(schedule.get_remote_origin_id(), schedule.selector_id, schedule)
-
-            with open(daemon_log, "w") as log:
-                daemon = subprocess.Popen(
-                    [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
-                    cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                )
-            deadline = time.monotonic() + TIMEOUT
-
-            remote_job = repo.get_full_job("nightly_sync")
-            runs = [
-                _create_run(instance=instance, code_location=location, remote_repo=repo, remote_job=remote_job,
-                            run_config={}, tags={"bridge/trigger": trigger}, op_selection=None, run_id=None)
-                for trigger in ("schedule", "sensor")
+        with open(daemon_log, "w") as log:
+            daemon = subprocess.Popen(
+                [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
+                cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        # Two runs submitted at the same moment through the run coordinator, the way a schedule
+        # tick and a sensor would submit them (`dagster job launch` is what an operator runs).
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            launches = [
+                pool.submit(_run_cli, [*_dagster("job", "launch", "-j", "nightly_sync"), "--run-id", run_id,
+                                       "--tags", json.dumps({"bridge/trigger": trigger})],
+                            tmp_path / f"launch-{trigger}.log")
+                for run_id, trigger in zip(run_ids, ("schedule", "sensor"), strict=True)
             ]
-            # (created while the daemon starts up; submitted once its run queue loop is alive)
-            while "QUEUED_RUN_COORDINATOR" not in instance.get_daemon_heartbeats():
-                assert daemon.poll() is None, f"dagster-daemon exited ({daemon.returncode}):\n{_tail(daemon_log)}"
-                assert time.monotonic() < deadline, f"the run queue daemon never started:\n{_tail(daemon_log)}"
-                time.sleep(POLL)
-            for run in runs:  # back to back: the second arrives while the first has not even launched
-                instance.submit_run(run.run_id, request)
-            run_ids = [run.run_id for run in runs]
+            for launch in launches:
+                launch.result()  # re-raises a launch that failed, with its output
+        runs = [instance.get_run_by_id(run_id) for run_id in run_ids]
         assert all(run.tags.get(WRITER_TAG) == "warehouse" for run in runs), [run.tags for run in runs]
 
         held = None    # (running, queued, runs in progress) when one ran while the other waited
+        deadline = time.monotonic() + TIMEOUT  # a timeout for a hung daemon, not a measurement
         while True:
-            records = {r.dagster_run.run_id: r for r in instance.get_run_records(RunsFilter(run_ids=run_ids))}
+            records = {r.dagster_run.run_id: r for r in instance.get_run_records(dg.RunsFilter(run_ids=run_ids))}
             status = {rid: records[rid].dagster_run.status for rid in run_ids}
-            started = [rid for rid in run_ids if status[rid] == DagsterRunStatus.STARTED]
-            queued = [rid for rid in run_ids if status[rid] == DagsterRunStatus.QUEUED]
+            started = [rid for rid in run_ids if status[rid] == dg.DagsterRunStatus.STARTED]
+            queued = [rid for rid in run_ids if status[rid] == dg.DagsterRunStatus.QUEUED]
             if held is None and len(started) == 1 and len(queued) == 1:
-                in_progress = instance.get_runs_count(RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES))
-                held = (started[0], queued[0], in_progress)
+                in_progress = instance.get_run_records(
+                    dg.RunsFilter(statuses=[dg.DagsterRunStatus(s) for s in IN_PROGRESS])
+                )
+                held = (started[0], queued[0], len(in_progress))
             if all(records[rid].dagster_run.is_finished for rid in run_ids):
                 break
             if daemon.poll() is not None or time.monotonic() > deadline:
@@ -171,26 +188,26 @@ def test_two_overlapping_triggers_are_serialised_by_the_run_queue(
 
     # Both triggers ran to the end.
     final = {rid: records[rid] for rid in run_ids}
-    assert all(final[rid].dagster_run.status == DagsterRunStatus.SUCCESS for rid in run_ids), (
+    assert all(final[rid].dagster_run.status == dg.DagsterRunStatus.SUCCESS for rid in run_ids), (
         {rid: final[rid].dagster_run.status.value for rid in run_ids},
         {rid: _failure_messages(instance, rid) for rid in run_ids},
         _tail(daemon_log),
     )
     # Nothing else started a run in this instance (a sensor or schedule would have).
-    assert sorted(r.run_id for r in instance.get_runs()) == sorted(run_ids)
+    assert sorted(r.dagster_run.run_id for r in instance.get_run_records()) == sorted(run_ids)
 
     # While one ran, the other waited in the queue, with fewer runs in progress than
     # max_concurrent_runs allows: the bridge/writer limit held it.
     assert held is not None, "never saw one run STARTED while the other was QUEUED"
     _, _, in_progress = held
-    assert queue.max_concurrent_runs == -1 or in_progress < queue.max_concurrent_runs
+    assert max_runs == -1 or in_progress < max_runs
 
     # Their executions do not overlap, and the queue released the second only after the first ended.
     first, second = sorted(final.values(), key=lambda r: r.start_time)
     assert first.end_time is not None and second.start_time is not None
     assert first.end_time <= second.start_time, (first.start_time, first.end_time, second.start_time)
     # (the daemon marks a dequeued run with RUN_STARTING just before it launches it)
-    (launched,) = instance.all_logs(second.dagster_run.run_id, of_type=DagsterEventType.RUN_STARTING)
+    (launched,) = _status_changes(instance, dg.DagsterEventType.RUN_STARTING, second.dagster_run.run_id)
     assert launched.timestamp >= first.end_time, (launched.timestamp, first.end_time)
     assert held[0] == first.dagster_run.run_id and held[1] == second.dagster_run.run_id
 

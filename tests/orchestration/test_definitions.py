@@ -83,8 +83,8 @@ def test_staging_models_read_the_raw_assets(graph) -> None:
 def test_checks_cover_gx_dbt_and_reconciliation(graph) -> None:
     checks = {(c.asset_key.to_user_string(), c.name): c for c in (graph.get_check_spec(k) for k in graph.asset_check_keys)}
     by_asset = {}
-    for asset, name in checks:
-        by_asset.setdefault(asset, set()).add(name)
+    for check in checks.values():
+        by_asset.setdefault(check.asset_key.to_user_string(), set()).add(check.name)
     # a GX suite on the employee dimension, blocking
     gx = [n for n in by_asset["reporting/dim_employee"] if "__" in n and not n.startswith(("unique_", "not_null_"))]
     assert gx, "no GX checks on dim_employee"

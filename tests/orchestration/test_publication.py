@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import time
 from pathlib import Path
 
 import duckdb
@@ -108,35 +107,37 @@ def test_blocked_run_leaves_published_tables_as_they_were(work) -> None:
 
 
 READER = """
-import json, sys, time, duckdb
-path, out, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-seen, errors = [], []
-deadline = time.monotonic() + seconds
-while time.monotonic() < deadline:
+import json, sys, threading, duckdb
+path = sys.argv[1]
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+while True:
+    last = stop.is_set()  # one more read after the test says the publications are over
     try:
         c = duckdb.connect(path, read_only=True)
         try:
             a = c.execute("select min(version) from reporting.dim_employee").fetchone()[0]
             b = c.execute("select min(version) from reporting.rpt_headcount_reconciliation").fetchone()[0]
-            seen.append([a, b])
+            print(json.dumps([a, b]), flush=True)
         finally:
             c.close()
     except Exception as exc:
-        errors.append(repr(exc))
-json.dump({"seen": seen, "errors": errors}, open(out, "w"))
+        print(json.dumps({"error": repr(exc)}), flush=True)
+    if last:
+        break
 """
 
 
 HOLDER = (
-    "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
-    "a = c.execute('select min(version), count(*) from reporting.dim_employee').fetchone(); time.sleep(3); "
-    "b = c.execute('select min(version), count(*) from reporting.dim_employee').fetchone(); print(a == b, a[0])"
+    "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+    "q = 'select min(version), count(*) from reporting.dim_employee'; "
+    "print(*c.execute(q).fetchone(), flush=True); sys.stdin.readline(); print(*c.execute(q).fetchone(), flush=True)"
 )
 
 
 def test_a_reader_is_never_blocked_and_never_sees_half_a_publication(work, tmp_path: Path) -> None:
-    """Readers are other processes (a BI tool, an analyst's notebook): one polls the published
-    file while publications replace it; another holds it open throughout."""
+    """Readers are other processes (a BI tool, an analyst's notebook): one reads the published
+    file over and over while publications replace it; another holds it open throughout."""
     import subprocess
     import sys
 
@@ -145,28 +146,54 @@ def test_a_reader_is_never_blocked_and_never_sees_half_a_publication(work, tmp_p
     _start(con, "run-1")
     publication.publish(con, paths, "run-1")
 
-    out = tmp_path / "reader.json"
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(paths.published), str(out), "4"])
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(paths.published)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    time.sleep(0.5)
-    for version in range(2, 7):
-        _build(con, version=version)
-        _start(con, f"run-{version}")
-        assert publication.publish(con, paths, f"run-{version}").status == "published"
-        time.sleep(0.2)
-    assert reader.wait(timeout=60) == 0
-    held_out, _ = holder.communicate(timeout=60)
-    result = json.loads(out.read_text())
-    assert not result["errors"], result["errors"][:3]
-    assert len(result["seen"]) > 5
-    assert all(a == b for a, b in result["seen"]), "a reader saw tables from two different runs"
-    versions = {a for a, _ in result["seen"]}
-    assert 6 in versions and len(versions) >= 2, f"the reader did not follow the publications: {versions}"
-    # the reader that held the file open kept one consistent state while it was replaced
-    assert held_out.split()[0] == "True"
+    def start(code: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", code, str(paths.published)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    reader, holder = start(READER), start(HOLDER)
+    seen: list[list[int]] = []
+    errors: list[str] = []
+
+    def read_until(version: int) -> None:
+        """The reader's reads, up to its first of `version` (it reads on while we wait)."""
+        for line in reader.stdout:
+            got = json.loads(line)
+            if isinstance(got, dict):
+                errors.append(got["error"])
+                continue
+            seen.append(got)
+            if got[0] == version:
+                return
+        pytest.fail(f"the reader stopped before it saw version {version}: {seen[-3:]} {errors[:3]}")
+
+    try:
+        held_before = holder.stdout.readline().split()
+        read_until(1)
+        for version in range(2, 7):
+            _build(con, version=version)
+            _start(con, f"run-{version}")
+            assert publication.publish(con, paths, f"run-{version}").status == "published"
+            read_until(version)  # the next publication waits until a reader has seen this one
+        reader.stdin.write("done\n")
+        reader.stdin.close()
+        held_after, _ = holder.communicate("done\n", timeout=60)
+        for line in reader.stdout:
+            got = json.loads(line)
+            if isinstance(got, dict):
+                errors.append(got["error"])
+            else:
+                seen.append(got)
+        assert reader.wait(timeout=60) == 0
+    finally:
+        for proc in (reader, holder):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert not errors, errors[:3]
+    assert all(a == b for a, b in seen), "a reader saw tables from two different runs"
+    assert list(dict.fromkeys(a for a, _ in seen)) == [1, 2, 3, 4, 5, 6], "the reader went back in time"
+    # the reader that held the file open kept one consistent state while it was replaced five times
+    assert held_before == held_after.split() == ["1", "50"]
 
 
 def test_finish_gives_a_failed_run_a_verdict(work) -> None:

@@ -189,7 +189,7 @@ def test_mirror_audit_appends_missing_rows_and_upserts_runs(work, pg) -> None:
         "audit.dq_result": 0,
         "audit.publication": 0,
     }
-    assert mirror_audit(con, pg) == {k: 0 for k in first}
+    assert mirror_audit(con, pg) == dict.fromkeys(first, 0)
     assert _pg_all(pg, "select status, finished_at from audit.pipeline_run") == [("running", None)]
 
     # the run goes on: two identical dq rows (both must arrive), one more quarantine, run closed
@@ -207,7 +207,7 @@ def test_mirror_audit_appends_missing_rows_and_upserts_runs(work, pg) -> None:
         ("succeeded", datetime(2026, 7, 1, 2, 30), datetime(2026, 7, 1, 2, 0, 0, 123456))
     ]
     assert _pg_counts(pg, "audit") == _duck_counts(con, "audit")
-    assert mirror_audit(con, pg) == {k: 0 for k in first}
+    assert mirror_audit(con, pg) == dict.fromkeys(first, 0)
 
 
 def test_mirror_is_one_transaction_nothing_lands_on_failure(work, pg) -> None:

@@ -212,13 +212,13 @@ def _kill_when(proc: subprocess.Popen, reached, what: str, timeout: float = 600)
     pytest.fail(f"the sync never reached {what} (exit {proc.poll()})")
 
 
-def _in_dbt_build(proc: subprocess.Popen):
+def _in_dbt_build(proc: subprocess.Popen, url: str):
+    """dbt build is running and has committed a first published model into `reporting__build`
+    (the schema exists only while a build is on its way to a publication): well into it."""
     def reached() -> bool:
         found = subprocess.run(["pgrep", "-s", str(proc.pid), "-f", "dbt build"], capture_output=True, text=True,
                                check=False).stdout.strip()
-        if found:
-            time.sleep(3)  # well into the build
-        return bool(found)
+        return bool(found) and bool(_pg_tables(url, "reporting__build"))
     return reached
 
 
@@ -246,7 +246,7 @@ def test_syncs_killed_mid_build_and_mid_publish_leave_the_published_state_and_th
                                 start_new_session=True)
 
     building = start()
-    _kill_when(building, _in_dbt_build(building), "dbt build")
+    _kill_when(building, _in_dbt_build(building, url), "dbt build")
     assert _pg_tables(url, "reporting") == before
 
     # An analyst's open transaction holds a published table, so the swap waits for its lock

@@ -18,6 +18,7 @@ from orchestration.lib.postgres.publish import (
     swap_published,
 )
 from orchestration.lib.postgres.roles import WRITER_ROLE, ensure_roles
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -153,14 +154,22 @@ def test_readers_never_error_nor_see_two_publications_during_swaps(
     build(writer, 0)
     swap_published(writer)
     readers = [Reader(pg_db, multi_statement=False), Reader(pg_db, multi_statement=True)]
+
+    def read_on() -> None:
+        """Each reader reads twice more, so one of its reads is wholly after the last swap."""
+        marks = [r.reads for r in readers]
+        wait_until(lambda: all(r.reads >= mark + 2 for r, mark in zip(readers, marks, strict=True)),
+                   lambda: f"a reader stopped reading: {[r.errors[-1:] for r in readers]}")
+
     for r in readers:
         r.start()
     results = []
     try:
+        read_on()
         for pub in range(1, 13):
             build(writer, pub)
             results.append(swap_published(writer, lock_timeout_ms=100, defer_drop=defer_drop))
-            time.sleep(0.02)
+            read_on()
     finally:
         for r in readers:
             r.stop.set()
@@ -168,7 +177,7 @@ def test_readers_never_error_nor_see_two_publications_during_swaps(
             r.join(timeout=30)
     for r in readers:
         assert r.errors == [] and r.mixed == []
-        assert len(r.seen) >= 3 and r.reads > 20  # they really read across several publications
+        assert r.seen == set(range(13))  # they really read across every publication
     assert published(writer) == (12, 12, 12)
     with writer.cursor() as cur:  # at most the last old schema can be left (a reader held it)
         cur.execute("select count(*) from pg_namespace where nspname like '%%\\_\\_old'")

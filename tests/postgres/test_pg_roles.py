@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
-import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 import pytest

@@ -87,6 +87,6 @@ def test_published_file_is_opened_read_only_and_restricted_is_refused(tmp_path: 
 
 
 def test_missing_warehouse_is_an_error_naming_it(tmp_path: Path):
-    with pytest.raises(FileNotFoundError, match="nope.duckdb"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.duckdb"):
         generate_report(tmp_path / "nope.duckdb", tmp_path / "report")
     assert not (tmp_path / "report").exists()

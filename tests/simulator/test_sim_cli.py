@@ -6,11 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,11 +23,11 @@ def test_serve_until_sigterm(tmp_path):
                              "--workdir", str(work), "--no-filter"], env=env, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 120
-        while not (work / "ready.json").exists():
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        def ready_or_exited() -> bool:
+            assert proc.poll() is None, f"the simulator exited: {proc.stderr.read().decode()}"
+            return (work / "ready.json").exists()
+
+        wait_until(ready_or_exited, "the simulator never wrote ready.json")
         ready = json.loads((work / "ready.json").read_text())
         assert ready["pid"] == proc.pid
         spc = requests.get(ready["env"]["HRIS_SCIM_URL"] + "/ServiceProviderConfig", timeout=5,

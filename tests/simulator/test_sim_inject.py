@@ -151,5 +151,5 @@ def test_rehire_makes_a_terminated_person_active_again(fresh):
 
     again = fresh.inject("rehire")["detail"]  # the next one back is someone else
     assert again["employee_number"] != got["employee_number"]
-    with pytest.raises(RuntimeError, match="400.*not terminated more than a day ago"):
+    with pytest.raises(RuntimeError, match=r"400.*not terminated more than a day ago"):
         fresh.inject("rehire", employee_number=got["employee_number"])  # active again: no rehire

@@ -37,7 +37,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 

@@ -458,7 +458,8 @@ def read_suite(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: datetime
             read.frames.append((index, frame, None, f"missing table: {', '.join(missing)}"))
             continue
         try:
-            result = con.sql(frame.sql.replace("{now}", now_utc.isoformat(sep=" ")))
+            # "{now}" is the placeholder in the suites' SQL, not a missing f-string
+            result = con.sql(frame.sql.replace("{now}", now_utc.isoformat(sep=" ")))  # noqa: RUF027
             read.frames.append((index, frame, result.to_arrow_table() if arrow else result.df(), None))
         except duckdb.Error as exc:
             read.frames.append((index, frame, None, f"query failed: {error_text(exc)}"))

@@ -1,5 +1,5 @@
 -- Gap per employee and required competency, and the course recommended for it:
--- the mapped course with the smallest target_level >= required_level (ties: lowest id).
+-- the mapped course with the smallest target_level >= required_level (ties: lowest id as text).
 with requirements as (
     select * from {{ ref('int_competency__employee_requirements') }}
 ),
@@ -21,10 +21,8 @@ candidate_courses as (
         c.course_id,
         row_number() over (
             partition by r.employee_number, r.competency_id
-            order by
-                c.target_level,
-                {{ dbt.safe_cast('c.course_id', dbt.type_bigint()) }},
-                c.course_id
+            -- ids are opaque text (crs-105, 00042): ties go to the lowest id as text
+            order by c.target_level, c.course_id
         ) as course_rank
     from requirements as r
     inner join course_targets as c

@@ -13,13 +13,15 @@ checkins as (
         meeting_date,
         progress_pct,
         confidence,
+        -- same-day check-ins: the one the source updated last is the later; then the id as
+        -- text (ids are opaque: CHK-00010, UUIDs). A missing updated_at counts as earliest.
         row_number() over (
             partition by objective_id
-            order by meeting_date, {{ dbt.safe_cast('checkin_id', dbt.type_bigint()) }}, checkin_id
+            order by meeting_date, updated_at nulls first, checkin_id
         ) as first_rank,
         row_number() over (
             partition by objective_id
-            order by meeting_date desc, {{ dbt.safe_cast('checkin_id', dbt.type_bigint()) }} desc, checkin_id desc
+            order by meeting_date desc, updated_at desc nulls last, checkin_id desc
         ) as latest_rank,
         count(*) over (partition by objective_id) as checkin_count
     from {{ ref('stg_checkins__checkins') }}
