@@ -64,9 +64,16 @@ def test_dbt_gets_its_own_variables_and_not_the_sources_secrets(tmp_path: Path, 
 
 def test_the_environment_is_restored_when_starting_dbt_fails(monkeypatch) -> None:
     monkeypatch.setenv("HRIS_SCIM_TOKEN", "secret-token-marker")
-    with pytest.raises(RuntimeError), dbt_env.for_dbt({"BRIDGE_WORK_DB": "/w/x.duckdb"}):
-        assert "HRIS_SCIM_TOKEN" not in os.environ and os.environ["BRIDGE_WORK_DB"] == "/w/x.duckdb"
-        raise RuntimeError("dbt did not start")
+    seen: dict[str, str] = {}
+
+    def start_dbt() -> None:
+        with dbt_env.for_dbt({"BRIDGE_WORK_DB": "/w/x.duckdb"}):
+            seen.update(os.environ)
+            raise RuntimeError("dbt did not start")
+
+    with pytest.raises(RuntimeError):
+        start_dbt()
+    assert "HRIS_SCIM_TOKEN" not in seen and seen["BRIDGE_WORK_DB"] == "/w/x.duckdb"
     assert os.environ["HRIS_SCIM_TOKEN"] == "secret-token-marker" and "BRIDGE_WORK_DB" not in os.environ
 
 
