@@ -86,10 +86,14 @@ upgrade:
 	$(BIN)/uv lock --upgrade
 	$(MAKE) test
 
-# `dagster dev` re-parses the dbt project on load (DbtProject.prepare_if_dev) with the dbt on PATH
+# Unless the environment or .env names a warehouse, the UI's syncs go to one of their own
+# (warehouse/dev/), never into the demo's (warehouse/bridge.duckdb) by surprise.
+# `dagster dev` re-parses the dbt project on load (DbtProject.prepare_if_dev) with the dbt on PATH.
 dev: $(INSTALLED) $(MANIFEST)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} ; mkdir -p $$DAGSTER_HOME ; \
 	cp -n dagster.yaml $$DAGSTER_HOME/dagster.yaml 2>/dev/null || true ; \
+	if [ -z "$$BRIDGE_WAREHOUSE" ] && ! grep -qs '^ *BRIDGE_WAREHOUSE *=' .env ; then \
+		export BRIDGE_WAREHOUSE=$(CURDIR)/warehouse/dev/bridge.duckdb ; fi ; \
 	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml
 
 docs: $(INSTALLED) $(MANIFEST)

@@ -69,6 +69,9 @@ _SCHEMA_DDL = [
         file_sha256 varchar primary key, file_name varchar, period_end date, exported_at timestamp,
         rows_loaded bigint, rows_quarantined bigint, status varchar, reason varchar, run_id varchar,
         landed_at timestamp)""",
+    # exports an operator withdrew (`bridge payroll withdraw`): dbt staging counts them nowhere
+    """create table if not exists raw.payroll__withdrawals (
+        file_sha256 varchar, file_name varchar, reason varchar, requested_by varchar, withdrawn_at timestamp)""",
     """create table if not exists raw.hris__full_pulls (
         run_id varchar, pulled_at timestamp, pull_date date, users_seen bigint, users_marked_absent bigint)""",
 ]
@@ -83,7 +86,7 @@ _AUDIT_DDL = [
     """create table if not exists audit.source_extract (
         run_id varchar, source varchar, stream varchar, mode varchar, cursor_from varchar, cursor_to varchar,
         records bigint, pages bigint, bytes bigint, checksum varchar, started_at timestamp,
-        finished_at timestamp)""",
+        finished_at timestamp, new_versions bigint, duplicates_absorbed bigint, quarantined bigint)""",
     """create table if not exists audit.dq_result (
         run_id varchar, check_name varchar, target_table varchar, severity varchar, success boolean,
         observed_value varchar, unexpected_count bigint, sample_keys varchar, evaluated_at timestamp,
@@ -93,8 +96,20 @@ _AUDIT_DDL = [
     """create table if not exists audit.quarantine (
         run_id varchar, source varchar, stream varchar, record_ref varchar, reason varchar,
         quarantined_at timestamp)""",
+    # provisioning the LMS (CONTRACT sections 4 and 5): the plan, then one result per change
+    """create table if not exists audit.provisioning_change (
+        run_id varchar, target varchar, employee_number varchar, target_id varchar, action varchar,
+        field varchar, value_before varchar, value_after varchar, planned_at timestamp)""",
+    """create table if not exists audit.provisioning_result (
+        run_id varchar, target varchar, employee_number varchar, target_id varchar, action varchar,
+        status varchar, http_status integer, error varchar, attempted_at timestamp)""",
 ]
 
+
+# audit.source_extract's columns after the contract's: of the `records` read, how many landed as
+# new versions and how many were absorbed (pages re-read after a fault, overlaps, re-deliveries,
+# unchanged records of a full pull); payroll rows quarantined
+_EXTRACT_COUNTS = ("new_versions", "duplicates_absorbed", "quarantined")
 
 # xAPI statements are large JSON texts: zstd compresses them ~2.5x better than DuckDB's default
 # string compression and costs less time to write (new tables only; existing ones keep theirs)
@@ -115,6 +130,9 @@ def ensure_audit_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the audit tables (idempotent)."""
     for ddl in _AUDIT_DDL:
         con.execute(ddl)
+    # columns added after the contract's, for warehouses created before them
+    for column in _EXTRACT_COUNTS:
+        con.execute(f"alter table audit.source_extract add column if not exists {column} bigint")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -173,6 +191,13 @@ class ExtractAudit:
     finished_at: datetime | None = None
     new_versions: int = 0
     quarantined: int = 0
+    active_users: int = 0       # SCIM full pull: users live and active before it
+    absent_held: int = 0        # SCIM full pull: absence terminations not applied (over the rate)
+
+    @property
+    def duplicates_absorbed(self) -> int:
+        """Records read that landed no new version (the version log absorbed them)."""
+        return max(self.records - self.new_versions, 0)
 
 
 def canonical_json(records: Any) -> str:
@@ -442,10 +467,49 @@ class DuckDBLander:
                     [file_sha256, stamp, run_id, self._next_batch_seq(), utcnow(), file_name, file_sha256,
                      period_end, exported_at, lines, payloads]).fetchall()[0][0]
             self._quarantine(run_id, "payroll", "rows", quarantine)
+            if status == "loaded":
+                self._quarantine(run_id, "payroll", "files",
+                                 self._same_stamp_exports(file_name, file_sha256, period_end, exported_at))
             self.con.execute("insert into raw.payroll__files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              [file_sha256, file_name, period_end, exported_at, loaded, len(quarantine), status,
                               reason, run_id, utcnow()])
         return loaded
+
+    def _same_stamp_exports(self, file_name: str, file_sha256: str, period_end: date,
+                            exported_at: datetime) -> list[tuple[str, str]]:
+        """Loaded exports of the same period with the same export stamp and other bytes (a file re-sent
+        under its own name): the one landing now supersedes them (dbt staging), listed in the audit."""
+        rows = self.con.execute("""
+            select file_name, file_sha256 from raw.payroll__files
+            where status = 'loaded' and period_end = ? and exported_at = ? and file_sha256 <> ?
+            order by landed_at""", [period_end, exported_at, file_sha256]).fetchall()
+        why = (f"superseded: {file_name} (sha256 {file_sha256[:12]}) has the same period end and export "
+               "stamp and landed later; only the later landed export counts")
+        return [(f"{name} (sha256 {sha[:12]})", why) for name, sha in rows]
+
+    def payroll_files(self) -> list[dict[str, Any]]:
+        """Every payroll file landed or rejected, oldest landing first, with its withdrawal if any."""
+        cur = self.con.execute("""
+            select f.file_sha256, f.file_name, f.period_end, f.exported_at, f.status, f.rows_loaded,
+                   f.landed_at, w.withdrawn_at
+            from raw.payroll__files f
+            left join (select file_sha256, min(withdrawn_at) as withdrawn_at from raw.payroll__withdrawals
+                       group by 1) w using (file_sha256)
+            order by f.landed_at, f.file_sha256""")
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def withdraw_payroll_file(self, file_sha256: str, file_name: str, *, reason: str, requested_by: str,
+                              action_id: str) -> None:
+        """Exclude a landed export from every build from now on, and say who asked and why in the audit
+        trail (audit.quarantine, under `action_id`): one transaction. The file itself is untouched."""
+        now = utcnow()
+        with self.transaction():
+            self.con.execute("insert into raw.payroll__withdrawals values (?, ?, ?, ?, ?)",
+                             [file_sha256, file_name, reason, requested_by, now])
+            self._quarantine(action_id, "payroll", "files",
+                             [(f"{file_name} (sha256 {file_sha256[:12]})",
+                               f"withdrawn by {requested_by}: {reason}")])
 
     # --- audit ------------------------------------------------------------
 
@@ -462,10 +526,14 @@ class DuckDBLander:
 
     def write_extract(self, audit: ExtractAudit) -> None:
         audit.finished_at = audit.finished_at or utcnow()
-        self.con.execute("insert into audit.source_extract values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.con.execute("""insert into audit.source_extract (run_id, source, stream, mode, cursor_from, cursor_to,
+                                records, pages, bytes, checksum, started_at, finished_at, new_versions,
+                                duplicates_absorbed, quarantined)
+                            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                          [audit.run_id, audit.source, audit.stream, audit.mode, audit.cursor_from,
                           audit.cursor_to, audit.records, audit.pages, audit.bytes, audit.checksum,
-                          audit.started_at, audit.finished_at])
+                          audit.started_at, audit.finished_at, audit.new_versions, audit.duplicates_absorbed,
+                          audit.quarantined])
 
 
 Lander = DuckDBLander

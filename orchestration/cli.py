@@ -6,6 +6,8 @@
     bridge simulate   run the simulated source systems on loopback
     bridge demo       simulator + one sync + summary, then stop the simulator
     bridge report     regenerate the static report site from the published warehouse
+    bridge payroll withdraw FILE --reason TEXT   exclude a landed payroll export from the next build on
+    bridge provision  plan (--plan) or apply (--apply) the LMS's users from the published HRIS data
     bridge prepare    build the dbt manifest once (done by `make`)
 """
 
@@ -184,6 +186,70 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_provision(args: argparse.Namespace) -> int:
+    """`--plan` prints what provisioning would change and writes nothing; `--apply` plans again against
+    what the LMS holds now, records the plan and its results under the latest publication's run id,
+    and applies it unless a safeguard holds it (`--allow-over-threshold` after review)."""
+    from connectors.errors import SourceError
+    from orchestration.lib.provisioning import run as provisioning
+    from orchestration.lib.provisioning.config import ProvisioningConfig
+    from orchestration.lib.settings import SettingsError
+    from orchestration.lib.source_config import http_settings
+    from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
+
+    settings = _settings(require_sources=False)
+    try:
+        cfg = ProvisioningConfig.from_settings(settings)
+    except SettingsError as exc:
+        print(f"bridge: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if not cfg.url or not cfg.token:
+        print("bridge: configuration error: LMS_SCIM_URL and LMS_SCIM_TOKEN must be set to provision",
+              file=sys.stderr)
+        return 2
+    paths = WarehousePaths.for_settings(settings)
+    if not paths.pg_url and not paths.published.exists():
+        print(f"bridge: no published warehouse at {paths.published} yet: run `bridge sync` first", file=sys.stderr)
+        return 2
+    as_of = settings.as_of_or_today()
+    try:
+        if args.plan:
+            with provisioning.published_people(paths) as people:
+                plan, _ = provisioning.compute_plan(people, cfg, as_of, http_settings(settings))
+            print("\n".join(provisioning.summary_lines(provisioning.Outcome("plan", plan, bool(plan.held_by), None),
+                                                       changes=args.limit)))
+            return 0
+        with exclusive_sync(paths):
+            work = connect_work(paths)
+            try:
+                rows = work.execute("select run_id from audit.publication where status = 'published' "
+                                    "order by decided_at desc limit 1").fetchall()
+                row = rows[0] if rows else None
+                if row is None:
+                    print("bridge: nothing has been published yet: run `bridge sync` first", file=sys.stderr)
+                    return 2
+                with provisioning.published_people(paths) as people:
+                    outcome = provisioning.provision(work, people, cfg, row[0], as_of, apply=True,
+                                                     allow_over_threshold=args.allow_over_threshold,
+                                                     webhook_url=settings.webhook_url,
+                                                     http=http_settings(settings))
+                provisioning.publish_audit(work, paths, row[0])
+            finally:
+                work.close()
+    except SyncAlreadyRunning as exc:
+        print(f"bridge: {exc}", file=sys.stderr)
+        return 3
+    except SourceError as exc:
+        print(f"bridge: the LMS's SCIM endpoint failed: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(provisioning.summary_lines(outcome, changes=args.limit)))
+    if outcome.held:
+        print("plan HELD by a safeguard: nothing was sent; review it, then `bridge provision --apply "
+              "--allow-over-threshold`", file=sys.stderr)
+    failed = outcome.report.statuses.get("failed", 0) if outcome.report else 0
+    return 1 if outcome.held or failed else 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     # Product code never imports the simulator: it runs as its own program.
     return subprocess.call([sys.executable, "-m", "simulator", "serve", *args.sim_args])
@@ -281,6 +347,69 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_payroll_withdraw(args: argparse.Namespace) -> int:
+    """Exclude a landed payroll export from every build from the next one on, recording who asked
+    and why (audit.quarantine and raw.payroll__withdrawals). The inbox file is left untouched."""
+    import getpass
+    import hashlib
+    from datetime import UTC, datetime
+
+    from connectors.landing import DuckDBLander
+    from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
+
+    reason = " ".join(args.reason.split())
+    if not reason:
+        print("bridge: --reason must say why the export is withdrawn", file=sys.stderr)
+        return 2
+    try:
+        who = args.requested_by or getpass.getuser()
+    except (KeyError, OSError):  # no login name for this uid (a container, say)
+        who = f"uid {os.getuid()}"
+    paths = WarehousePaths.for_settings(_settings(require_sources=False))
+    if not paths.work.exists():
+        print(f"bridge: no warehouse at {paths.published} yet: nothing was landed to withdraw", file=sys.stderr)
+        return 2
+    given = Path(args.file)
+    # the file itself names its exact bytes; otherwise a file name, or a sha256 (or its first 8+ digits)
+    sha = hashlib.sha256(given.read_bytes()).hexdigest() if given.is_file() else None
+    try:
+        with exclusive_sync(paths):
+            con = connect_work(paths)
+            try:
+                lander = DuckDBLander(con)
+                landed = [f for f in lander.payroll_files() if f["status"] == "loaded"]
+                key = args.file.strip().lower()
+                matches = ([f for f in landed if f["file_sha256"] == sha] if sha else
+                           [f for f in landed if f["file_name"] == given.name]
+                           or [f for f in landed if len(key) >= 8 and f["file_sha256"].startswith(key)])
+                if not matches:
+                    print(f"bridge: no landed payroll export matches {args.file}", file=sys.stderr)
+                    return 2
+                if len(matches) > 1:
+                    print(f"bridge: {len(matches)} landed exports match {args.file}; name one by its sha256:",
+                          file=sys.stderr)
+                    for f in matches:
+                        print(f"  {f['file_sha256']}  {f['file_name']}  landed {f['landed_at']:%Y-%m-%d %H:%M:%S}",
+                              file=sys.stderr)
+                    return 2
+                (f,) = matches
+                if f["withdrawn_at"] is not None:
+                    print(f"{f['file_name']} (sha256 {f['file_sha256'][:12]}) was already withdrawn at "
+                          f"{f['withdrawn_at']:%Y-%m-%d %H:%M:%S}; nothing changed")
+                    return 0
+                action = f"withdraw-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+                lander.withdraw_payroll_file(f["file_sha256"], f["file_name"], reason=reason, requested_by=who,
+                                             action_id=action)
+            finally:
+                con.close()
+    except SyncAlreadyRunning as exc:
+        print(f"bridge: {exc}", file=sys.stderr)
+        return 3
+    print(f"withdrawn: {f['file_name']} (sha256 {f['file_sha256'][:12]}, period {f['period_end']}) by {who}; "
+          f"no build counts it from the next sync on (audit.quarantine, run_id {action})")
+    return 0
+
+
 def report_seconds(result: Any) -> float | None:
     """The report generation time `publish` recorded, for the demo summary."""
     for event in result.all_events:
@@ -331,6 +460,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="regenerate the static report site from the published warehouse")
     p.add_argument("--out", help="output folder (default: <warehouse dir>/report)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("payroll", help="payroll exports: withdraw a landed one")
+    payroll = p.add_subparsers(dest="payroll_command", required=True)
+    p = payroll.add_parser("withdraw", help="exclude a landed payroll export from the next build on (audited)")
+    p.add_argument("file", metavar="FILE", help="the export: its path, its file name, or its sha256")
+    p.add_argument("--reason", required=True, help="why it is withdrawn (kept in the audit trail)")
+    p.add_argument("--requested-by", help="who asked (default: your login name)")
+    p.set_defaults(func=cmd_payroll_withdraw)
+
+    p = sub.add_parser("provision", help="plan or apply the LMS's users from the published HRIS data (SCIM)")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--plan", action="store_true", help="print the plan (counts by action, changes); write nothing")
+    mode.add_argument("--apply", action="store_true", help="apply the latest published state's plan")
+    p.add_argument("--allow-over-threshold", action="store_true",
+                   help="apply a plan a safeguard holds (after reviewing it)")
+    p.add_argument("--limit", type=int, default=50, help="field changes to print (default 50)")
+    p.set_defaults(func=cmd_provision)
 
     p = sub.add_parser("prepare", help="build the dbt manifest")
     p.set_defaults(func=cmd_prepare)

@@ -1,4 +1,4 @@
-"""Resources built from the environment (CONTRACT.md section 1)."""
+"""Resources built from the environment (docs/contract.md section 1)."""
 
 
 from collections.abc import Iterator

@@ -17,13 +17,24 @@ from orchestration.lib.warehouse import WarehousePaths, connect_work
 def payroll_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     """Starts a sync when a payroll export lands in PAYROLL_INBOX. The cursor is the set of
     file checksums already seen; the connector itself skips loaded files by checksum too,
-    so a sensor that fires twice loads nothing twice."""
+    so a sensor that fires twice loads nothing twice.
+
+    Its first evaluation on a Dagster instance (a fresh `make dev`, say) only takes note of
+    the exports already there: they are not news, and the warehouse it would write to may
+    have been built from other sources (the demo's simulator). Those load with the next
+    scheduled or manual sync; exports dropped from then on start one."""
     settings = Settings.from_env(require_sources=False)
     inbox = settings.sources.get("PAYROLL_INBOX")
     if not inbox:
         return dg.SkipReason("PAYROLL_INBOX is not set")
-    seen = set(json.loads(context.cursor)) if context.cursor else set()
     names = {f.sha256 for f in list_files(inbox)}
+    if context.cursor is None:
+        return dg.SensorResult(
+            skip_reason=f"first evaluation: {len(names)} payroll export(s) already in the inbox taken as seen; "
+            "exports dropped from now on start a sync (the schedule or `bridge sync` loads these)",
+            cursor=json.dumps(sorted(names)),
+        )
+    seen = set(json.loads(context.cursor))
     new = sorted(names - seen)
     if not new:
         return dg.SkipReason("no new payroll files")

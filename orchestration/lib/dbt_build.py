@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource
@@ -17,16 +18,18 @@ from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehousePaths
 
 
+def dbt_vars(paths: WarehousePaths) -> list[str]:
+    """The --vars of every dbt command of a run: on Postgres, marts build into <schema>__build;
+    publish swaps them in (write-audit-publish)."""
+    return ["--vars", json.dumps({"publish_suffix": "__build"})] if paths.pg_url else []
+
+
 def build_args(paths: WarehousePaths) -> list[str]:
     """`dbt build`'s arguments. Failing tests must not raise mid-stream: their results are
     recorded for the audit trail first; Dagster then blocks everything downstream of a failed
     blocking test. Unit tests prove the SQL, not the night's data: CI runs them (tests/dbt),
     a nightly build need not repeat them (dbt's own advice for production runs)."""
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    if paths.pg_url:
-        # Marts build into <schema>__build; publish swaps them in (write-audit-publish).
-        args += ["--vars", json.dumps({"publish_suffix": "__build"})]
-    return args
+    return ["build", "--exclude-resource-type", "unit_test", *dbt_vars(paths)]
 
 
 def start(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Settings,
@@ -42,11 +45,12 @@ def start(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Sett
 
 
 def invoke(dbt: DbtCliResource, args: list[str], settings: Settings, paths: WarehousePaths, *,
-           context: dg.AssetExecutionContext | None = None) -> DbtCliInvocation:
+           context: dg.AssetExecutionContext | None = None, manifest: Mapping[str, Any] | None = None,
+           ) -> DbtCliInvocation:
     """Start one dbt command in the warehouse's target folder, with dbt's variables and none
     of the sources' secrets (dbt_env.for_dbt); failures are the caller's to read."""
     with dbt_env.for_dbt(dbt_env.dbt_environment(settings)):
-        return dbt.cli(args, context=context, raise_on_error=False, target_path=paths.dbt_target)
+        return dbt.cli(args, context=context, manifest=manifest, raise_on_error=False, target_path=paths.dbt_target)
 
 
 @contextmanager

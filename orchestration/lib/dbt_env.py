@@ -5,7 +5,7 @@ this process holds the sources' tokens and passwords and the warehouse URL, whic
 needs. So while dagster-dbt starts dbt, the environment is narrowed to what dbt reads
 (`for_dbt`), then restored: dbt's own variables (DBT_*, which includes dbt's names for a
 project's own: DBT_ENV_SECRET_*, DBT_ENV_CUSTOM_ENV_*), those the dbt project reads
-(profiles.yml, macros/time.sql, int_identity__links) and the system's basics.
+(profiles.yml, macros/time.sql, int_identity__links, the sources' freshness thresholds) and the system's basics.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehousePaths
 
-DBT_ENV_PREFIXES = ("DBT_", "BRIDGE_PG_", "PG", "PYTHON", "LC_", "DAGSTER")
+DBT_ENV_PREFIXES = ("DBT_", "BRIDGE_PG_", "BRIDGE_FRESHNESS_", "PG", "PYTHON", "LC_", "DAGSTER")
 DBT_ENV_NAMES = frozenset({
     "PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "VIRTUAL_ENV", "DO_NOT_TRACK",
     "BRIDGE_WORK_DB", "BRIDGE_AS_OF", "LRS_ACCOUNT_HOMEPAGE",

@@ -33,8 +33,8 @@ def run_report(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     run = _rows(con, "select * from audit.pipeline_run where run_id = ?", [run_id])
     extracts = _rows(
         con,
-        "select source, stream, mode, cursor_from, cursor_to, records, pages, bytes, checksum, "
-        "started_at, finished_at from audit.source_extract where run_id = ? order by source, stream",
+        # `*`: a file published before the counts after the contract's columns existed lacks them
+        "select * exclude (run_id) from audit.source_extract where run_id = ? order by source, stream",
         [run_id],
     )
     checks = _rows(
@@ -67,7 +67,36 @@ def run_report(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
         "checks": checks,
         "publication": publication[0] if publication else None,
         "quarantine": quarantine,
+        "provisioning": provisioning_report(con, run_id),
     }
+
+
+def provisioning_report(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
+    """What the run planned for the LMS (users per action) and what came of it (per action and status)."""
+    if not _has_table(con, "audit", "provisioning_change"):
+        return None
+    planned = _rows(
+        con,
+        "select action, count(distinct coalesce(employee_number, '') || '|' || coalesce(target_id, '') "
+        "|| '|' || case when action = 'skip' and employee_number is null then field else '' end) as users, "
+        "count(*) as fields from audit.provisioning_change where run_id = ? group by 1 order by 1",
+        [run_id],
+    )
+    if not planned:
+        return None
+    results = _rows(
+        con,
+        "select action, status, count(*) as n from audit.provisioning_result where run_id = ? "
+        "group by 1, 2 order by 1, 2",
+        [run_id],
+    ) if _has_table(con, "audit", "provisioning_result") else []
+    failures = _rows(
+        con,
+        "select employee_number, target_id, action, http_status, error from audit.provisioning_result "
+        "where run_id = ? and status = 'failed' order by employee_number limit 10",
+        [run_id],
+    ) if results else []
+    return {"planned": planned, "results": results, "failures": failures}
 
 
 def reconciliation_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -121,6 +150,8 @@ def format_run_report(report: dict[str, Any], *, published_file: str | None = No
         lines.append(
             f"  {e['source']:>9}.{e['stream']:<22} {e['mode']:<11} {e['records']:>9} records "
             f"{e['pages']:>6} pages  cursor {e['cursor_from'] or '-'} -> {e['cursor_to'] or '-'}"
+            + (f"  ({e['new_versions']} new, {e['duplicates_absorbed']} absorbed)"
+               if e.get("new_versions") is not None else "")
         )
     for q in report["quarantine"]:
         lines.append(
@@ -141,11 +172,24 @@ def format_run_report(report: dict[str, Any], *, published_file: str | None = No
         by_engine[c["engine"]] = by_engine.get(c["engine"], 0) + 1
     lines.append("  by engine: " + ", ".join(f"{k} {v}" for k, v in sorted(by_engine.items())))
     for c in failed_blocking + failed_warn:
-        keys = ", ".join(c["sample_keys"][:5])
         lines.append(
             f"  FAIL [{c['severity']}] {c['check_name']} on {c['target_table']}: "
-            f"observed {c['observed_value']}, {c['unexpected_count']} unexpected" + (f" (e.g. {keys})" if keys else "")
+            f"observed {c['observed_value']}, {c['unexpected_count']} unexpected"
         )
+        if c["sample_keys"]:  # every sample key the audit holds (at most 20): keys only, never values
+            lines.append(f"       keys: {', '.join(c['sample_keys'])}")
+    prov = report.get("provisioning")
+    if prov:
+        lines.append("")
+        lines.append("provisioning the LMS: planned " + ", ".join(
+            f"{p['action']} {p['users']}" for p in prov["planned"]) + " (audit.provisioning_change)")
+        if prov["results"]:
+            lines.append("  results: " + ", ".join(f"{r['action']} {r['status']} {r['n']}" for r in prov["results"]))
+        else:
+            lines.append("  nothing applied (plan only)")
+        for f in prov["failures"]:
+            lines.append(f"  failed {f['action']} {f['employee_number']} (LMS id {f['target_id'] or '-'}): "
+                         f"{f['error']}")
     pub = report["publication"]
     lines.append("")
     if pub is None:

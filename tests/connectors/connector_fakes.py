@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from connectors.config import HttpSettings
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"     # copies of /work/shared/fixtures
+FIXTURES = Path(__file__).resolve().parent / "fixtures"     # payloads from the RFCs and the xAPI spec
 
 # short timeouts and no real waiting between retries keep the suite fast
 FAST = HttpSettings(connect_timeout=1.0, read_timeout=0.5, max_attempts=4, backoff_initial=0.01,

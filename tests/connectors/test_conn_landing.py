@@ -77,13 +77,15 @@ def test_schema_has_every_raw_state_and_audit_table_with_contract_columns(con):
     for t in ["hris__users", "xapi__statements", "lms__users", "lms__competency_frameworks",
               "lms__competencies", "lms__job_profiles", "lms__courses", "lms__assignments", "lms__assessments",
               "lms__reviews", "lms__observations", "checkins__objectives", "checkins__checkins", "payroll__rows",
-              "payroll__files", "hris__full_pulls"]:
+              "payroll__files", "payroll__withdrawals", "hris__full_pulls"]:
         assert f"raw.{t}" in tables
     cols = lambda t: [c[0] for c in con.execute(
         "select column_name from information_schema.columns where table_schema||'.'||table_name = ? "
         "order by ordinal_position", [t]).fetchall()]
     assert cols("audit.source_extract") == ["run_id", "source", "stream", "mode", "cursor_from", "cursor_to",
-                                            "records", "pages", "bytes", "checksum", "started_at", "finished_at"]
+                                            "records", "pages", "bytes", "checksum", "started_at", "finished_at",
+                                            # after the contract's: what the records read became
+                                            "new_versions", "duplicates_absorbed", "quarantined"]
     assert cols("audit.quarantine") == ["run_id", "source", "stream", "record_ref", "reason", "quarantined_at"]
     assert cols("audit.pipeline_run") == ["run_id", "started_at", "finished_at", "status", "code_version",
                                           "trigger"]

@@ -133,3 +133,29 @@ def test_pending_files_rehashes_a_rewritten_file(tmp_path):
     os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 1_000_000_000))
     [second] = pending_files(str(inbox), {first.sha256})
     assert second.sha256 == hashlib.sha256(p.read_bytes()).hexdigest() != first.sha256
+
+
+def test_a_file_resent_under_its_own_name_with_other_bytes_supersedes_and_is_listed(con, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    name = "payroll_2026-06-26_20260626T180000.csv"
+    first = write(inbox, name, [row("1"), row("2")])
+    first_sha = hashlib.sha256(first.read_bytes()).hexdigest()
+    extract_source(con, "payroll", PayrollConfig(inbox=str(inbox)), "r1", DAY, LOG)
+    # the vendor re-sends a corrected file under the same name: same period, same export stamp, other bytes
+    second = write(inbox, name, [row("1", salary="53000"), row("2"), row("3")])
+    second_sha = hashlib.sha256(second.read_bytes()).hexdigest()
+    [res] = extract_source(con, "payroll", PayrollConfig(inbox=str(inbox)), "r2", DAY, LOG)
+
+    assert res.records == 3     # loaded beside the first (dbt staging counts only the later landed one)
+    assert con.execute("select file_sha256 from raw.payroll__files order by landed_at").fetchall() == [
+        (first_sha,), (second_sha,)]
+    # the run that landed it lists the export it superseded, naming both by name and checksum
+    [(run_id, stream, ref, reason)] = con.execute(
+        "select run_id, stream, record_ref, reason from audit.quarantine").fetchall()
+    assert (run_id, stream, ref) == ("r2", "files", f"{name} (sha256 {first_sha[:12]})")
+    assert reason.startswith("superseded:") and second_sha[:12] in reason and "53000" not in reason
+    # a third landing of the first bytes is not a new export: skipped by checksum, nothing listed again
+    write(inbox, name, [row("1"), row("2")])
+    [res3] = extract_source(con, "payroll", PayrollConfig(inbox=str(inbox)), "r3", DAY, LOG)
+    assert res3.records == 0 and con.execute("select count(*) from audit.quarantine").fetchone()[0] == 1

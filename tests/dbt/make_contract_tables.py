@@ -1,4 +1,4 @@
-"""Generate tests/fixtures/contract_tables.json from CONTRACT.md section 4 (run once,
+"""Generate tests/fixtures/contract_tables.json from docs/contract.md section 4 (run once,
 when the contract changes): {"reporting": {table: [columns]}, "restricted": {...}}."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def parse(text: str) -> dict[str, dict[str, list[str]]]:
 
 
 if __name__ == "__main__":
-    contract = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/CONTRACT.md").read_text()
+    contract = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "docs" / "contract.md").read_text()
     parsed = {k: v for k, v in parse(contract).items() if k in ("reporting", "restricted")}
     target = ROOT / "tests" / "fixtures" / "contract_tables.json"
     target.write_text(json.dumps(parsed, indent=2) + "\n")

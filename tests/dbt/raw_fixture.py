@@ -91,6 +91,8 @@ def build(path: Path) -> None:
     con.execute("""create table raw.payroll__files (file_sha256 varchar, file_name varchar, period_end date,
                    exported_at timestamp, rows_loaded bigint, rows_quarantined bigint, status varchar,
                    reason varchar, run_id varchar, landed_at timestamp)""")
+    con.execute("""create table raw.payroll__withdrawals (file_sha256 varchar, file_name varchar, reason varchar,
+                   requested_by varchar, withdrawn_at timestamp)""")
     con.execute("""create table raw.hris__full_pulls (run_id varchar, pulled_at timestamp, pull_date date,
                    users_seen bigint, users_marked_absent bigint)""")
 
@@ -152,8 +154,8 @@ def build(path: Path) -> None:
     con.execute("insert into raw.hris__full_pulls values ('run-5', '2026-06-15 02:00:00', '2026-06-15', 6, 1)")
 
     # ---- payroll ------------------------------------------------------------------
-    def pay_file(name, period_end, exported, rows, batch):
-        sha = hashlib.sha256(name.encode()).hexdigest()
+    def pay_file(name, period_end, exported, rows, batch, landed_at=datetime(2026, 7, 2), variant=""):
+        sha = hashlib.sha256((name + variant).encode()).hexdigest()
         for i, r in enumerate(rows, start=2):
             keys = ["employee_number", "job_title", "remuneration_package", "annual_base_salary", "cost_center",
                     "employment_status"]
@@ -164,7 +166,18 @@ def build(path: Path) -> None:
                  extra={"file_name": name, "file_sha256": sha, "line_number": i, "period_end": period_end,
                         "exported_at": exported})
         con.execute("insert into raw.payroll__files values (?, ?, ?, ?, ?, 0, 'loaded', null, ?, ?)",
-                    [sha, name, period_end, exported, len(rows), f"run-{batch}", datetime(2026, 7, 2)])
+                    [sha, name, period_end, exported, len(rows), f"run-{batch}", landed_at])
+        return sha
+
+    # the export below re-sent under its own name with other bytes, landed first: the later landed counts
+    pay_file("payroll_2026-06-30_20260702T000000.csv", "2026-06-30", "2026-07-02 00:00:00",
+             [("1001", "Sr. Software Engineer", "PKG-A", "3.00", "CC10", "active")], 5,
+             landed_at=datetime(2026, 7, 1, 23), variant="first bytes")
+    # a correction of May that an operator withdrew: May's first export counts again
+    withdrawn = pay_file("payroll_2026-05-31_20260605T000000.csv", "2026-05-31", "2026-06-05 00:00:00",
+                         [("1001", "Sr. Software Engineer", "PKG-A", "2.00", "CC10", "active")], 5)
+    con.execute("insert into raw.payroll__withdrawals values (?, 'payroll_2026-05-31_20260605T000000.csv', "
+                "'sent by mistake', 'ops', '2026-07-03 09:00:00')", [withdrawn])
 
     pay_file("payroll_2026-05-31_20260601T000000.csv", "2026-05-31", "2026-06-01 00:00:00",
              [("1001", "Sr. Software Engineer", "PKG-A", "95000.00", "CC10", "active")], 6)

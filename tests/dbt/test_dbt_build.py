@@ -1,5 +1,5 @@
 """The dbt project built over tests/dbt/raw_fixture.py: every value asserted here is
-worked out by hand from the fixture's records and CONTRACT.md section 3."""
+worked out by hand from the fixture's records and docs/contract.md section 3."""
 
 from __future__ import annotations
 
@@ -185,6 +185,17 @@ def test_later_payroll_export_supersedes_the_earlier(dbt_build):
         (date(2026, 5, 31), Decimal(95000), "Senior Software Engineer"),
         (date(2026, 6, 30), Decimal(100000), "Senior Software Engineer"),
     ]
+    # which export of each period counts, and why the others do not
+    files = dict(dbt_build.query("select file_name || ' ' || cast(landed_at as varchar), file_status "
+                                 "from staging.stg_payroll__files"))
+    assert files == {
+        "payroll_2026-05-31_20260601T000000.csv 2026-07-02 00:00:00": "current",
+        "payroll_2026-05-31_20260605T000000.csv 2026-07-02 00:00:00": "withdrawn",
+        "payroll_2026-06-30_20260701T000000.csv 2026-07-02 00:00:00": "superseded",
+        # the same name and stamp twice: the later landed counts
+        "payroll_2026-06-30_20260702T000000.csv 2026-07-01 23:00:00": "superseded",
+        "payroll_2026-06-30_20260702T000000.csv 2026-07-02 00:00:00": "current",
+    }
 
 
 def test_headcount_reconciliation_by_cost_center(dbt_build):

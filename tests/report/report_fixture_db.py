@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-# CONTRACT.md section 4: the tables and columns the report reads (types as the marts build them).
+# docs/contract.md section 4: the tables and columns the report reads (types as the marts build them).
 TABLES: dict[str, str] = {
     "reporting.dim_employee": """employee_number varchar, scim_id varchar, full_name varchar, email varchar,
         source_title varchar, canonical_job_title varchar, job_family varchar, job_level varchar, department varchar,

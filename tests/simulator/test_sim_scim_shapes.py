@@ -1,4 +1,4 @@
-"""SCIM responses have the shapes of the RFC 7643/7644 examples in /work/shared/fixtures/scim/."""
+"""SCIM responses have the shapes of the RFC 7643/7644 examples in tests/connectors/fixtures/scim/."""
 from __future__ import annotations
 
 import json
@@ -6,9 +6,7 @@ from pathlib import Path
 
 import requests
 
-FIXTURES = Path("/work/shared/fixtures/scim")
-if not FIXTURES.exists():
-    FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scim"
+FIXTURES = Path(__file__).resolve().parents[1] / "connectors" / "fixtures" / "scim"
 
 
 def _types(value):

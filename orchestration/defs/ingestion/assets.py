@@ -13,6 +13,7 @@ import dagster as dg
 from connectors import sync
 from orchestration.defs.resources import BridgeResource, trigger_of
 from orchestration.lib import pg_warehouse, run_log
+from orchestration.lib.extract_findings import record_extract_findings
 from orchestration.lib.source_config import SOURCES, STREAMS, bridge_sources
 
 DESCRIPTIONS = {
@@ -49,9 +50,14 @@ def _extract_asset(source: str) -> dg.AssetsDefinition:
         log = logging.getLogger(f"bridge.connectors.{source}")
         with bridge.work() as con:
             run_log.ensure_started(con, context.run.run_id, trigger_of(context))
-            results = sync.extract_source(
-                con, source, bridge_sources(settings).get(source), context.run.run_id, settings.as_of_or_today(), log
-            )
+            config = bridge_sources(settings).get(source)
+            results = sync.extract_source(con, source, config, context.run.run_id, settings.as_of_or_today(), log)
+            if source == "hris":
+                for finding in record_extract_findings(
+                    con, context.run.run_id, results, config.max_absence_termination_rate
+                ):
+                    if not finding.success:
+                        context.log.warning(f"{finding.check_name}: {finding.observed_value}")
             paths = bridge.paths()
             if paths.pg_url:
                 copied = pg_warehouse.mirror_raw(con, paths.pg_url)

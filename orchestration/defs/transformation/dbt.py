@@ -9,6 +9,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.defs.resources import BridgeResource
 from orchestration.lib import dbt_build, dbt_env
 from orchestration.lib.crosswalk import land_crosswalk
+from orchestration.lib.dbt_freshness import record_source_freshness
 from orchestration.lib.dbt_project import project
 from orchestration.lib.dbt_results import record_dbt_results
 from orchestration.lib.quality import gx_engine
@@ -23,7 +24,8 @@ class BridgeDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+            # source hris.users is the table raw.hris__users, the asset the connectors land
+            return dg.AssetKey(["raw", dbt_resource_props["identifier"]])
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
@@ -50,10 +52,20 @@ def warehouse_models(
         yield from build.stream()
     # dbt's results go to audit.dq_result, where the checks step and `publish` read them
     with bridge.work() as con:
-        failed = record_dbt_results(con, context.run.run_id, build.get_artifact("run_results.json"), build.manifest)
-    # further dbt commands of the night (dbt_build.invoke) and their records go here
+        failed = record_dbt_results(con, context.run.run_id, build.get_artifact("run_results.json"), build.manifest,
+                                    pg_url=paths.pg_url)
     if failed:
         context.log.error(f"dbt build: {len(failed)} failing blocking test(s) or model error(s): {failed[:10]}")
+
+    # ---- source freshness (orchestration/lib/dbt_freshness.py): recorded with the other checks;
+    # same --vars as the build, so dbt reuses its parse
+    freshness = dbt_build.invoke(dbt, ["source", "freshness", *dbt_build.dbt_vars(paths)], settings, paths,
+                                 manifest=build.manifest).wait()
+    with bridge.work() as con:
+        stale = record_source_freshness(con, context.run.run_id, freshness.get_artifact("sources.json"),
+                                        build.manifest)
+    if stale:
+        context.log.error(f"dbt source freshness: feed(s) past their error threshold: {stale}")
 
 
 def dbt_resource() -> DbtCliResource:

@@ -11,7 +11,7 @@ Incremental rules:
 - raw version logs (with `batch_seq`): rows with batch_seq above Postgres' max per table.
   This relies on one writer per stream and on mirroring after landing commits (a batch
   committed later with a smaller batch_seq would be missed), which the DAG guarantees.
-- `raw.payroll__files`, `raw.hris__full_pulls` (no batch_seq, a few rows): replaced whole.
+- `raw.payroll__files`, `raw.payroll__withdrawals`, `raw.hris__full_pulls` (no batch_seq, a few rows): replaced whole.
 - `audit.*`: for each run whose row count differs, the rows Postgres lacks (multiset
   difference, so two identical rows stay two); `audit.pipeline_run` is upserted by run_id
   because its finished_at/status are set at the end of a run.

@@ -13,6 +13,11 @@ from connectors.landing import ensure_audit_schema
 from orchestration.lib.quality.outcome import MAX_SAMPLE_KEYS, CheckOutcome, safe_key
 
 
+def ensure_dq_result_table(con: duckdb.DuckDBPyConnection) -> None:
+    """audit.dq_result, with the other audit tables (their one definition: connectors/landing.py)."""
+    ensure_audit_schema(con)
+
+
 def write_dq_results(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: Sequence[CheckOutcome],
                      evaluated_at: datetime | None = None) -> int:
     """Append one row per outcome in a single bulk insert; returns the number of rows written.

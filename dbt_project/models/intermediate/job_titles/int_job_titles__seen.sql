@@ -1,14 +1,15 @@
 -- Every title seen in any system, spelled as the source sent it, with how often
 -- it occurs: HRIS users (current state), payroll rows (every export landed,
--- superseded ones included), LMS job profiles.
+-- superseded ones included, withdrawn ones not), LMS job profiles.
 with titles as (
     select 'hris' as source_system, source_title
     from {{ ref('stg_hris__users') }}
     where source_title is not null
     union all
     select 'payroll', source_title
-    from {{ ref('stg_payroll__row_versions') }}
+    from {{ ref('base_payroll__row_versions') }}
     where source_title is not null
+        and file_sha256 not in (select file_sha256 from {{ ref('base_payroll__files') }} where is_withdrawn)
     union all
     select 'lms', source_title
     from {{ ref('stg_lms__job_profiles') }}

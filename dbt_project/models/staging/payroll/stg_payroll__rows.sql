@@ -1,11 +1,8 @@
--- Payroll rows of the latest export per period_end only: a later export of the
--- same period supersedes the earlier one (CONTRACT 2.5).
-with all_rows as (
-    select
-        r.*,
-        max(r.exported_at) over (partition by r.period_end) as latest_exported_at
-    from {{ ref('stg_payroll__row_versions') }} as r
-)
-
-select * from all_rows
-where exported_at = latest_exported_at
+-- Payroll rows of the one export of each period_end that counts (base_payroll__files): a later
+-- export supersedes the earlier, the later landed of two with the same export stamp wins, and a
+-- withdrawn export counts nowhere (docs/contract.md section 2.5).
+select r.*
+from {{ ref('base_payroll__row_versions') }} as r
+inner join {{ ref('base_payroll__files') }} as f
+    on f.file_sha256 = r.file_sha256
+where f.is_current_export
