@@ -153,7 +153,7 @@ def _work_file(tmp_path):
     con.execute("""create table restricted.fct_compensation as select * from (values
         ('42', date '2026-06-26', 91000.50), ('42', date '2026-06-26', 93000.00),
         ('8', date '2026-06-26', -1.00)) t(employee_number, pay_period_end, annual_base_salary)""")
-    ensure_dq_result_table(con)
+    ensure_audit_schema(con)
     return con
 
 
