@@ -59,7 +59,6 @@ _RAW_COLUMNS = """
 _SCHEMA_DDL = [
     "create schema if not exists raw",
     "create schema if not exists bridge_state",
-    "create schema if not exists audit",
     "create sequence if not exists bridge_state.batch_seq start 1",
     """create table if not exists bridge_state.cursor (
         source varchar not null, stream varchar not null, cursor_value varchar, mode varchar,
@@ -77,6 +76,12 @@ _SCHEMA_DDL = [
         file_sha256 varchar, file_name varchar, reason varchar, requested_by varchar, withdrawn_at timestamp)""",
     """create table if not exists raw.hris__full_pulls (
         run_id varchar, pulled_at timestamp, pull_date date, users_seen bigint, users_marked_absent bigint)""",
+]
+
+# The audit schema (docs/contract.md): written by the connectors, the checks, dbt's results
+# and the publication step alike; every writer creates it through ensure_audit_schema.
+_AUDIT_DDL = [
+    "create schema if not exists audit",
     """create table if not exists audit.pipeline_run (
         run_id varchar, started_at timestamp, finished_at timestamp, status varchar, code_version varchar,
         trigger varchar)""",
@@ -112,16 +117,6 @@ _EXTRACT_COUNTS = ("new_versions", "duplicates_absorbed", "quarantined")
 # string compression and costs less time to write (new tables only; existing ones keep theirs)
 _PAYLOAD_TYPE = {("xapi", "statements"): "json using compression zstd"}
 
-_SIZE_UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
-               "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
-
-
-def size_bytes(text: str) -> float:
-    """'488.2 MiB' / '512MB' (DuckDB's memory settings) in bytes."""
-    num = text.strip().rstrip("BbIiKkMmGgTtYyEeSs ").strip()
-    return float(num) * _SIZE_UNITS[text.strip()[len(num):].strip().lower()]
-
-
 def raw_table(source: str, stream: str) -> str:
     if stream not in RAW_STREAMS.get(source, ()):
         raise ValueError(f"unknown raw stream {source}/{stream}")
@@ -133,13 +128,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every raw, bridge_state and audit table (idempotent)."""
-    for ddl in _SCHEMA_DDL:
+def ensure_audit_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the audit tables (idempotent)."""
+    for ddl in _AUDIT_DDL:
         con.execute(ddl)
     # columns added after the contract's, for warehouses created before them
     for column in _EXTRACT_COUNTS:
         con.execute(f"alter table audit.source_extract add column if not exists {column} bigint")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every raw, bridge_state and audit table (idempotent)."""
+    for ddl in _SCHEMA_DDL:
+        con.execute(ddl)
+    ensure_audit_schema(con)
     for source, streams in RAW_STREAMS.items():
         for stream in streams:
             if (source, stream) != ("payroll", "rows"):
@@ -223,8 +225,15 @@ class DuckDBLander:
         multi-GB feed would grow the process by its whole compressed size. A lower limit already set
         is kept.
         """
-        current = self.con.execute("select current_setting('memory_limit')").fetchall()[0][0]
-        if not limit or size_bytes(current) <= size_bytes(limit):
+        if not limit:
+            yield
+            return
+        # compared by DuckDB, which parses its own size notation ('488.2 MiB', '512MB')
+        current, lower = self.con.execute(
+            "select current_setting('memory_limit'), "
+            "parse_formatted_bytes(current_setting('memory_limit')) <= parse_formatted_bytes(?)", [limit]
+        ).fetchall()[0]
+        if lower:
             yield
             return
         self.con.execute(f"set memory_limit = '{limit}'")

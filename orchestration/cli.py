@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import json
 import os
@@ -63,7 +62,7 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
     ends with exactly one decision in audit.publication that agrees with the published files."""
     import uuid
 
-    from orchestration.lib import dagster_instance, dbt_prewarm, interrupts, run_log, sync_request
+    from orchestration.lib import dagster_instance, interrupts, run_log, sync_request
     from orchestration.lib.failure_cause import step_causes, was_interrupted
     from orchestration.lib.progress import SyncProgress
     from orchestration.lib.sync_request import ONLY_TAG
@@ -82,43 +81,39 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
     try:
         with interrupts.as_interrupts() as caught, exclusive_sync(paths):
             try:
-                # dbt imports (~6 s) while this process imports the code location, not after the
-                # extract (an incremental night's extract is too short to hide it); the run's dbt
-                # resource takes this one over rather than starting another.
-                with dbt_prewarm.waiting(settings.dbt_target):
-                    from connectors.landing import ensure_schema
-                    from orchestration.definitions import defs
+                from connectors.landing import ensure_schema
+                from orchestration.definitions import defs
 
-                    job = defs.resolve_job_def("nightly_sync")
-                    instance = dagster_instance.for_sync()
-                    con = connect_work(paths)
-                    try:
-                        ensure_schema(con)
-                        sync_request.apply(con, run_id, request)
-                    finally:
-                        con.close()
-                    # Dagster's and dbt's step-by-step output goes to a log file beside the
-                    # warehouse; the terminal gets progress and the summary (`--verbose` streams
-                    # the run at info level instead).
-                    log_dir = paths.work.parent / "logs"
-                    log_dir.mkdir(parents=True, exist_ok=True)
-                    log_path = log_dir / f"sync-{time.strftime('%Y%m%dT%H%M%S')}.log"
-                    if not quiet:
-                        print(f"run {run_id}: full log in {log_path}", flush=True)
-                    progress = contextlib.nullcontext() if quiet else SyncProgress(sys.stderr)
-                    loggers = {"console": {"config": {"log_level": "INFO" if verbose else "DEBUG"}}}
-                    if not quiet:
-                        loggers["bridge_progress"] = {}
-                    with open(log_path, "w", encoding="utf-8") as log_file, progress:
-                        sink = contextlib.ExitStack()
-                        if not verbose:
-                            sink.enter_context(contextlib.redirect_stdout(log_file))
-                            sink.enter_context(contextlib.redirect_stderr(log_file))
-                        with sink:
-                            result = job.execute_in_process(
-                                instance=instance, tags=tags, raise_on_error=False, run_id=run_id,
-                                run_config={"loggers": loggers},
-                            )
+                job = defs.resolve_job_def("nightly_sync")
+                instance = dagster_instance.for_sync()
+                con = connect_work(paths)
+                try:
+                    ensure_schema(con)
+                    sync_request.apply(con, run_id, request)
+                finally:
+                    con.close()
+                # Dagster's and dbt's step-by-step output goes to a log file beside the
+                # warehouse; the terminal gets progress and the summary (`--verbose` streams
+                # the run at info level instead).
+                log_dir = paths.work.parent / "logs"
+                log_dir.mkdir(parents=True, exist_ok=True)
+                log_path = log_dir / f"sync-{time.strftime('%Y%m%dT%H%M%S')}.log"
+                if not quiet:
+                    print(f"run {run_id}: full log in {log_path}", flush=True)
+                progress = contextlib.nullcontext() if quiet else SyncProgress(sys.stderr)
+                loggers = {"console": {"config": {"log_level": "INFO" if verbose else "DEBUG"}}}
+                if not quiet:
+                    loggers["bridge_progress"] = {}
+                with open(log_path, "w", encoding="utf-8") as log_file, progress:
+                    sink = contextlib.ExitStack()
+                    if not verbose:
+                        sink.enter_context(contextlib.redirect_stdout(log_file))
+                        sink.enter_context(contextlib.redirect_stderr(log_file))
+                    with sink:
+                        result = job.execute_in_process(
+                            instance=instance, tags=tags, raise_on_error=False, run_id=run_id,
+                            run_config={"loggers": loggers},
+                        )
             except KeyboardInterrupt:
                 caught.interrupted = True
             events = result.all_events if result is not None else []
@@ -534,10 +529,9 @@ def report_seconds(result: Any) -> float | None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    # importing the dbt definitions (re)builds the manifest when it is missing or stale
-    from orchestration.defs.transformation import dbt as dbt_defs
+    from orchestration.lib import dbt_project
 
-    print(f"dbt manifest: {dbt_defs.dbt_project.manifest_path}")
+    print(f"dbt manifest: {dbt_project.prepare(dbt_project.project())}")
     return 0
 
 
@@ -626,46 +620,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_exit_status: list[int] = []
-
-
-def _exit_without_teardown() -> None:
-    """Registered before anything else, so Python runs it after the other exit handlers
-    and after joining the threads. What is left is tearing down the interpreter: freeing
-    dagster's, dbt's and GX's objects one by one (~1.8 s after a sync), which the OS does
-    at once. So it ends the process here."""
-    if not _exit_status:  # an uncaught exception (KeyboardInterrupt too): Python's own exit
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(_exit_status[0])
-
-
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:  # the program itself, not a caller in this process (tests)
-        atexit.register(_exit_without_teardown)
     for key, value in TELEMETRY_OFF.items():
         os.environ.setdefault(key, value)
     try:
         args = build_parser().parse_args(argv)
         code = args.func(args)
         sys.stdout.flush()
-    except SystemExit as exc:
-        _exit_status.append(_status_of(exc.code))
-        raise
     except BrokenPipeError:
         # the reader went away (`bridge audit | head`): end quietly, as `cat` does. Python
         # would report the pipe again when it flushes stdout at exit: point it at /dev/null.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         code = 0
-    _exit_status.append(_status_of(code))
     return code
-
-
-def _status_of(code: object) -> int:
-    """The exit status Python gives `sys.exit(code)`: None is 0, a message (printed) is 1."""
-    return code if isinstance(code, int) else 0 if code is None else 1
 
 
 if __name__ == "__main__":
