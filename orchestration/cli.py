@@ -7,6 +7,7 @@
     bridge demo       simulator + one sync + summary, then stop the simulator
     bridge report     regenerate the static report site from the published warehouse
     bridge prepare    build the dbt manifest once (done by `make`)
+    bridge erase      erase one person on request, then rebuild and republish
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ def _settings(require_sources: bool = True):
         raise SystemExit(2) from None
 
 
-def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False) -> tuple[str, Any, Any]:
-    """Run the nightly job in this process and close the run in the audit trail."""
+def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False,
+             asset_selection: Any = None, run_id: str | None = None) -> tuple[str, Any, Any]:
+    """Run the nightly job in this process and close the run in the audit trail
+    (`asset_selection`: a callable given the Definitions, for a run of part of the job)."""
     from orchestration.lib import dagster_instance, dbt_prewarm, run_log
     from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
 
@@ -71,7 +74,8 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
                     sink.enter_context(contextlib.redirect_stderr(log_file))
                 with sink:
                     result = job.execute_in_process(
-                        instance=instance, tags={"bridge/trigger": trigger}, raise_on_error=False
+                        instance=instance, tags={"bridge/trigger": trigger}, raise_on_error=False,
+                        asset_selection=asset_selection(defs) if asset_selection else None, run_id=run_id,
                     )
             if not quiet:
                 print(f"run {result.run_id}: full log in {log_path}")
@@ -303,6 +307,51 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase one person from the raw layer, state and audit trail, then rebuild and republish
+    through the normal gate with a run that extracts nothing, and rewrite the work file."""
+    import uuid
+
+    from connectors.landing import ensure_schema
+    from orchestration.lib import erasure
+    from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
+
+    settings = _settings(require_sources=not args.dry_run)    # the rebuild needs the sync's configuration
+    paths = WarehousePaths.for_settings(settings)
+    if not paths.work.exists():
+        print(f"bridge: no warehouse at {paths.work}: nothing to erase", file=sys.stderr)
+        return 2
+    run_id = str(uuid.uuid4())      # the rebuild's run, named in audit.erasure
+    try:
+        key = erasure.pseudonym_key(settings)
+        with exclusive_sync(paths):
+            con = connect_work(paths)
+            try:
+                ensure_schema(con)
+                result = erasure.erase(con, key, args.employee_number, args.reason, run_id=run_id,
+                                       dry_run=args.dry_run)
+                if paths.pg_url and not args.dry_run:
+                    erasure.erase_postgres(con, paths.pg_url, result)
+            finally:
+                con.close()
+    except (erasure.ErasureError, SyncAlreadyRunning) as exc:
+        print(f"bridge: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(result.lines()))
+    if args.dry_run:
+        print("dry run: nothing was changed")
+        return 0
+    print("rebuilding and republishing without extracting ...", flush=True)
+    _, decision, _ = run_sync(trigger="erasure", asset_selection=erasure.rebuild_selection, run_id=run_id)
+    erasure.compact_work_file(paths)
+    if decision.status != "published":
+        print(f"bridge: the rebuild was blocked by {', '.join(decision.blocked_by)}: the raw layer is erased, "
+              "the published files still hold the person until a run publishes", file=sys.stderr)
+        return 1
+    print(f"republished by run {run_id}; work file rewritten")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bridge", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -339,6 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare", help="build the dbt manifest")
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("erase", help="erase one person on request (needs BRIDGE_PSEUDONYM_KEY)")
+    p.add_argument("--employee-number", required=True, help="the person's employee number")
+    p.add_argument("--reason", required=True, help="who asked and why (kept in audit.erasure)")
+    p.add_argument("--dry-run", action="store_true", help="print what would go; change nothing")
+    p.set_defaults(func=cmd_erase)
     return parser
 
 

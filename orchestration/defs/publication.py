@@ -11,7 +11,7 @@ from datetime import timedelta
 import dagster as dg
 
 from orchestration.defs.resources import BridgeResource
-from orchestration.lib import publication
+from orchestration.lib import erasure, publication
 from orchestration.lib.report import generate_report
 
 PUBLISH_KEY = dg.AssetKey(["publication", "published_warehouse"])
@@ -34,6 +34,8 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         paths = bridge.paths()
         with bridge.work() as con:
             decision = publication.publish(con, paths, context.run.run_id)
+        if erasure.compact_work_file(paths):    # after an erasure: the deleted rows' bytes go too
+            context.log.info("work file rewritten after an erasure")
         if decision.status != "published":
             raise dg.Failure(
                 description="publication blocked by: " + ", ".join(decision.blocked_by),

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import dagster as dg
 
 from connectors import sync
+from connectors.suppression import KEY_VARIABLE
 from orchestration.defs.resources import BridgeResource, trigger_of
-from orchestration.lib import pg_warehouse, run_log
+from orchestration.lib import erasure, pg_warehouse, run_log
 from orchestration.lib.source_config import SOURCES, STREAMS, bridge_sources
 
 DESCRIPTIONS = {
@@ -50,8 +51,14 @@ def _extract_asset(source: str) -> dg.AssetsDefinition:
         with bridge.work() as con:
             run_log.ensure_started(con, context.run.run_id, trigger_of(context))
             results = sync.extract_source(
-                con, source, bridge_sources(settings).get(source), context.run.run_id, settings.as_of_or_today(), log
+                con, source, bridge_sources(settings).get(source), context.run.run_id, settings.as_of_or_today(), log,
+                pseudonym_key=settings.extra.get(KEY_VARIABLE),
             )
+            if source == "hris":    # retention: termination dates come from the HRIS just landed
+                done = erasure.apply_retention(con, settings, context.run.run_id, settings.as_of_or_today())
+                if any(done.values()):
+                    context.log.info(f"retention: {done['people_erased']} people erased, "
+                                     f"{done['payroll_rows_removed']} payroll rows removed")
             paths = bridge.paths()
             if paths.pg_url:
                 copied = pg_warehouse.mirror_raw(con, paths.pg_url)
