@@ -35,6 +35,7 @@ from typing import Any
 
 import duckdb
 
+from .http import register_secrets
 from .suppression import EMPLOYEE_NUMBER, SCIM_ID, STREAM_FIELDS, Suppressor
 
 RAW_STREAMS: dict[str, tuple[str, ...]] = {
@@ -198,6 +199,7 @@ class DuckDBLander:
         con.execute("set enable_progress_bar = false")     # long anti-joins must not draw into run logs
         ensure_schema(con)
         # erased people's records are dropped (and counted) before they land (connectors/suppression.py)
+        register_secrets(pseudonym_key)     # the key never shows in a log line
         self.suppressor = Suppressor.load(con, pseudonym_key)
 
     @contextmanager

@@ -44,9 +44,8 @@ def _settings(require_sources: bool = True):
 
 
 def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False,
-             asset_selection: Any = None, run_id: str | None = None) -> tuple[str, Any, Any]:
-    """Run the nightly job in this process and close the run in the audit trail
-    (`asset_selection`: a callable given the Definitions, for a run of part of the job)."""
+             tags: dict[str, str] | None = None, run_id: str | None = None) -> tuple[str, Any, Any]:
+    """Run the nightly job in this process and close the run in the audit trail."""
     from orchestration.lib import dagster_instance, dbt_prewarm, run_log
     from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
 
@@ -74,8 +73,8 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
                     sink.enter_context(contextlib.redirect_stderr(log_file))
                 with sink:
                     result = job.execute_in_process(
-                        instance=instance, tags={"bridge/trigger": trigger}, raise_on_error=False,
-                        asset_selection=asset_selection(defs) if asset_selection else None, run_id=run_id,
+                        instance=instance, tags={"bridge/trigger": trigger, **(tags or {})}, raise_on_error=False,
+                        run_id=run_id,
                     )
             if not quiet:
                 print(f"run {result.run_id}: full log in {log_path}")
@@ -342,7 +341,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
         print("dry run: nothing was changed")
         return 0
     print("rebuilding and republishing without extracting ...", flush=True)
-    _, decision, _ = run_sync(trigger="erasure", asset_selection=erasure.rebuild_selection, run_id=run_id)
+    _, decision, _ = run_sync(trigger="erasure", tags=erasure.REBUILD_TAGS, run_id=run_id)
     erasure.compact_work_file(paths)
     if decision.status != "published":
         print(f"bridge: the rebuild was blocked by {', '.join(decision.blocked_by)}: the raw layer is erased, "

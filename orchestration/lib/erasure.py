@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from connectors.errors import ConfigError
 from connectors.landing import RAW_STREAMS, raw_table
 from connectors.suppression import (
     EMAIL,
@@ -61,7 +62,7 @@ def pseudonym_key(settings) -> bytes:
     """The key from the settings, or a one-line error naming the variable (never its value)."""
     try:
         return key_from(settings.extra.get(KEY_VARIABLE), needed_for="to erase people or apply retention")
-    except ValueError as exc:
+    except ConfigError as exc:
         raise ErasureError(str(exc)) from None
 
 
@@ -245,9 +246,10 @@ def erase_postgres(con: duckdb.DuckDBPyConnection, url: str, result: ErasureResu
         pg.close()
 
 
-def rebuild_selection(defs) -> list:
-    """Every asset of the nightly job but the extracts (raw/...): build, check, publish."""
-    return [k for k in defs.resolve_all_asset_keys() if k.path[0] != "raw"]
+# The run that rebuilds and republishes after an erasure: the nightly job, every check and the
+# publication gate included, with extraction skipped (Dagster cannot run the job without its
+# extract steps: the quality checks are one step over raw feeds and models alike).
+REBUILD_TAGS = {"bridge/extract": "skip"}
 
 
 # --- retention -----------------------------------------------------------

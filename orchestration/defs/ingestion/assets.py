@@ -50,15 +50,18 @@ def _extract_asset(source: str) -> dg.AssetsDefinition:
         log = logging.getLogger(f"bridge.connectors.{source}")
         with bridge.work() as con:
             run_log.ensure_started(con, context.run.run_id, trigger_of(context))
-            results = sync.extract_source(
-                con, source, bridge_sources(settings).get(source), context.run.run_id, settings.as_of_or_today(), log,
-                pseudonym_key=settings.extra.get(KEY_VARIABLE),
-            )
-            if source == "hris":    # retention: termination dates come from the HRIS just landed
-                done = erasure.apply_retention(con, settings, context.run.run_id, settings.as_of_or_today())
-                if any(done.values()):
-                    context.log.info(f"retention: {done['people_erased']} people erased, "
-                                     f"{done['payroll_rows_removed']} payroll rows removed")
+            results = []
+            # an erasure's rebuild republishes what is landed: no extraction, no retention
+            if not erasure.REBUILD_TAGS.items() <= context.run.tags.items():
+                results = sync.extract_source(
+                    con, source, bridge_sources(settings).get(source), context.run.run_id,
+                    settings.as_of_or_today(), log, pseudonym_key=settings.extra.get(KEY_VARIABLE),
+                )
+                if source == "hris":    # retention: termination dates come from the HRIS just landed
+                    done = erasure.apply_retention(con, settings, context.run.run_id, settings.as_of_or_today())
+                    if any(done.values()):
+                        context.log.info(f"retention: {done['people_erased']} people erased, "
+                                         f"{done['payroll_rows_removed']} payroll rows removed")
             paths = bridge.paths()
             if paths.pg_url:
                 copied = pg_warehouse.mirror_raw(con, paths.pg_url)
