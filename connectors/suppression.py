@@ -125,9 +125,12 @@ class Suppressor:
 
     def match(self, kind: str, value: Any) -> str | None:
         """The pseudonym when `value` is a suppressed identifier of `kind`."""
-        if not isinstance(value, str) or not value.strip():
+        if isinstance(value, bool) or not isinstance(value, str | int):
             return None
-        return self.hashes.get(identifier_hash(self.key, kind, value))
+        text = str(value)      # REST ids may be JSON numbers; ids are compared as text
+        if not text.strip():
+            return None
+        return self.hashes.get(identifier_hash(self.key, kind, text))
 
     def _matching(self, con: duckdb.DuckDBPyConnection, table: str, f: Field) -> dict[str, str]:
         """Raw values of one field in `table` that are suppressed -> pseudonym."""
@@ -211,6 +214,7 @@ class Suppressor:
         return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
 
     def keep_ids(self, kind: str, ids: list[str]) -> list[str]:
+        """The ids that are not suppressed."""
         return [i for i in ids if not self.match(kind, i)]
 
 

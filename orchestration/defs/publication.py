@@ -34,9 +34,8 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         paths = bridge.paths()
         with bridge.work() as con:
             decision = publication.publish(con, paths, context.run.run_id)
-        if erasure.compact_work_file(paths):    # after an erasure: the deleted rows' bytes go too
-            context.log.info("work file rewritten after an erasure")
         if decision.status != "published":
+            erasure.compact_work_file(paths)    # after an erasure: the deleted rows' bytes go all the same
             raise dg.Failure(
                 description="publication blocked by: " + ", ".join(decision.blocked_by),
                 metadata={"blocked_by": decision.blocked_by},
@@ -47,6 +46,9 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         # from the published file only, so it shows exactly what readers see.
         report = generate_report(publication.report_source(paths), paths.report)
         context.log.info(f"report site written to {paths.report} in {report.seconds:.1f} s")
+        # after an erasure: the deleted rows' bytes and the reports built before it go too
+        if erasure.compact_work_file(paths):
+            context.log.info("work file rewritten after an erasure")
         return dg.MaterializeResult(
             metadata={
                 "published_to": "postgresql" if paths.pg_url else str(paths.published),

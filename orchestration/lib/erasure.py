@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -208,7 +209,10 @@ def erase(con: duckdb.DuckDBPyConnection, key: bytes, employee_number: str, reas
         con.rollback()
     else:
         con.commit()
-        mark_for_compaction(WarehouseFile.of(con))
+        work = WarehouseFile.of(con)
+        mark_for_compaction(work)
+        if work is not None:    # past runs' Data Docs pages show failing checks' sample keys
+            scrub_files(work.path.parent / "data_docs", pattern, alias)
     return ErasureResult(erasure_id, alias, removed, pseudonymised, dry_run, pattern)
 
 
@@ -340,6 +344,31 @@ def mark_for_compaction(work: WarehouseFile | None) -> None:
         work.marker.touch()
 
 
+def scrub_files(root: Path, pattern: str, alias: str) -> int:
+    """Replace the person's identifiers by the pseudonym in the text files under `root`."""
+    rx = re.compile(pattern, re.IGNORECASE)
+    changed = 0
+    for path in root.rglob("*") if root.is_dir() else []:
+        if path.is_file() and path.suffix in (".html", ".json", ".csv", ".txt", ".md"):
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            new = rx.sub(alias, text)
+            if new != text:
+                path.write_text(new, encoding="utf-8", errors="surrogateescape")
+                changed += 1
+    return changed
+
+
+def _drop_stale_reports(report: Path) -> None:
+    """The report site keeps its previous version beside the current one for readers mid-read;
+    after an erasure only the current one (built from the republished tables) may stay."""
+    if not report.is_symlink():
+        return
+    current = os.readlink(report)
+    for old in report.parent.glob(f".{report.name}.*"):
+        if old.is_dir() and not old.is_symlink() and old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def compact_work_file(paths: WarehousePaths, *, force: bool = False) -> bool:
     """Rewrite the work file into a new one (only live rows travel) and rename it into place,
     when an erasure asked for it. The caller holds no connection to it. Returns True if done."""
@@ -362,5 +391,6 @@ def compact_work_file(paths: WarehousePaths, *, force: bool = False) -> bool:
     os.chmod(tmp, 0o600)
     os.replace(tmp, paths.work)
     Path(f"{paths.work}.wal").unlink(missing_ok=True)
+    _drop_stale_reports(paths.report)
     work.marker.unlink(missing_ok=True)
     return True
