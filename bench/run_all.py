@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, one after the other; each prints its own figures.
 
-    BENCH_PROFILE=large (default) for the extract benchmark, standard for the sync split.
+    BENCH_PROFILE=large (default) for the extract and provisioning benchmarks, standard for the sync split.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ def main() -> int:
     steps = [
         ("extract and land per feed", [sys.executable, str(HERE / "bench_extract.py"), "--profile", extract_profile]),
         ("one nightly sync, split by phase", [sys.executable, str(HERE / "bench_sync.py"), "--profile", "standard"]),
+        ("provisioning the LMS: plan and apply", [sys.executable, str(HERE / "bench_provision.py"),
+                                                  "--profile", extract_profile]),
     ]
     status = 0
     for title, cmd in steps:

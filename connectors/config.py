@@ -5,6 +5,7 @@ these from CONTRACT section 1 and passes them in.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -26,6 +27,12 @@ class ScimConfig:
     full_refresh_days: int = 7
     batch_records: int = 5000       # records landed (and committed with their cursor) at a time
     http: HttpSettings = HttpSettings()
+    # field -> full schema path of the attribute that gives it (BRIDGE_SCIM_ATTRIBUTES); fields not named
+    # keep the contract's paths (scim.DEFAULT_ATTRIBUTES)
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    # a full pull that would terminate more than this share of the live users by absence terminates
+    # no one (BRIDGE_MAX_ABSENCE_TERMINATION_RATE)
+    max_absence_termination_rate: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,12 @@ class XapiConfig:
     prefetch_records: int = 160_000
     memory_limit: str | None = "512MB"     # DuckDB's cap while the feed lands (None: leave it)
     http: HttpSettings = HttpSettings()
+    # without X-Experience-API-Consistent-Through the window ends at the response's Date minus this, and
+    # the next one starts this much before the watermark (LRS_SETTLE_SECONDS)
+    settle_seconds: int = 300
+    # the whole LRS is re-read at least this often (BRIDGE_FULL_REFRESH_DAYS): heals whatever an LRS's
+    # incremental query missed
+    full_refresh_days: int = 7
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from tenacity import (
 )
 
 from .config import HttpSettings
-from .errors import AuthError, SourceError
+from .errors import AuthError, HttpStatusError, SourceError
 from .redaction import RedactingFilter, basic_variants, redact
 
 log = logging.getLogger("connectors.http")
@@ -191,11 +191,13 @@ class HttpClient:
                                  decode=decode)
 
     def request_json(self, method: str, stream: str, path: str, *, params: Mapping[str, Any] | None = None,
-                     data: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None,
+                     data: Mapping[str, str] | bytes | None = None, headers: Mapping[str, str] | None = None,
                      authenticated: bool = True, ok_404: bool = False,
                      decode: Callable[[bytes], Any] | None = None) -> JsonResponse:
         """One request with retries. `decode` turns the body bytes into `body` (default `json.loads`);
-        a ValueError from it means a truncated or invalid body and is retried."""
+        a ValueError from it means a truncated or invalid body and is retried. `data` is a form, or
+        the request body's bytes (the caller sets its Content-Type). Any other 4xx raises
+        HttpStatusError, which keeps the response body for the caller (never in its message)."""
         url = self.url(path)
         state = {"refreshed": False, "status": None}
         decoder = decode or json.loads
@@ -205,18 +207,19 @@ class HttpClient:
 
         retrying = Retrying(stop=stop_after_attempt(self.settings.max_attempts), wait=self._wait,
                             retry=retry_if_exception_type(_Retryable), sleep=self._sleep,
-                            before_sleep=self._log_retry(stream, url), reraise=True)
+                            before_sleep=self._log_retry(stream, url, method), reraise=True)
         try:
             return retrying(attempt)
         except _Retryable as exc:
             raise SourceError(self.source, stream,
                               f"gave up after {self.settings.max_attempts} attempts: {exc.detail}",
-                              path=safe_path(url), status=exc.status) from None
+                              path=safe_path(url), status=exc.status, method=method) from None
 
     def _attempt(self, method: str, stream: str, url: str, params: Mapping[str, Any] | None,
-                 data: Mapping[str, str] | None, headers: Mapping[str, str] | None, authenticated: bool,
+                 data: Mapping[str, str] | bytes | None, headers: Mapping[str, str] | None, authenticated: bool,
                  ok_404: bool, state: dict, decode: Callable[[bytes], Any]) -> JsonResponse:
         timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+        state["attempts"] = state.get("attempts", 0) + 1
         while True:
             hdrs = dict(headers or {})
             if authenticated:
@@ -249,11 +252,14 @@ class HttpClient:
             raise _Retryable(f"HTTP {status}", status, parse_retry_after(resp.headers.get("Retry-After")))
         if status in (401, 403):
             raise AuthError(self.source, stream, f"credentials refused (HTTP {status}); nothing landed from "
-                            "this request", path=safe_path(url), status=status)
+                            "this request", path=safe_path(url), status=status, method=method)
         if status == 404 and ok_404:
             return JsonResponse(None, resp.headers, len(raw), raw, status)
         if not 200 <= status < 300:
-            raise SourceError(self.source, stream, f"unexpected HTTP {status}", path=safe_path(url), status=status)
+            raise HttpStatusError(self.source, stream, f"unexpected HTTP {status}", path=safe_path(url),
+                                  status=status, method=method, body=raw, attempts=state["attempts"])
+        if not raw and status == 204:
+            return JsonResponse(None, resp.headers, 0, raw, status)
         try:
             body = decode(raw)
         except ValueError:
@@ -267,11 +273,11 @@ class HttpClient:
         return wait_exponential_jitter(multiplier=self.settings.backoff_initial, max=self.settings.backoff_max,
                                        jitter=self.settings.backoff_initial)(rs)
 
-    def _log_retry(self, stream: str, url: str) -> Callable[[RetryCallState], None]:
+    def _log_retry(self, stream: str, url: str, method: str = "GET") -> Callable[[RetryCallState], None]:
         def before_sleep(rs: RetryCallState) -> None:
             exc = rs.outcome.exception() if rs.outcome else None
             detail = exc.detail if isinstance(exc, _Retryable) else type(exc).__name__
-            log.warning("%s/%s GET %s: %s; retry %d/%d in %.2fs", self.source, stream, safe_path(url),
+            log.warning("%s/%s %s %s: %s; retry %d/%d in %.2fs", self.source, stream, method, safe_path(url),
                         redact(detail, self.auth.secrets()), rs.attempt_number, self.settings.max_attempts - 1,
                         rs.next_action.sleep if rs.next_action else 0.0)
         return before_sleep

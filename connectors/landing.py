@@ -91,6 +91,13 @@ _SCHEMA_DDL = [
     """create table if not exists audit.quarantine (
         run_id varchar, source varchar, stream varchar, record_ref varchar, reason varchar,
         quarantined_at timestamp)""",
+    # provisioning the LMS (CONTRACT sections 4 and 5): the plan, then one result per change
+    """create table if not exists audit.provisioning_change (
+        run_id varchar, target varchar, employee_number varchar, target_id varchar, action varchar,
+        field varchar, value_before varchar, value_after varchar, planned_at timestamp)""",
+    """create table if not exists audit.provisioning_result (
+        run_id varchar, target varchar, employee_number varchar, target_id varchar, action varchar,
+        status varchar, http_status integer, error varchar, attempted_at timestamp)""",
     # erasure (orchestration/lib/erasure.py): salted hashes only, never an identifier
     """create table if not exists bridge_state.suppressed_identifier (
         identifier_hash varchar primary key, pseudonym varchar, erasure_id varchar, added_at timestamp)""",
@@ -182,6 +189,8 @@ class ExtractAudit:
     finished_at: datetime | None = None
     new_versions: int = 0
     quarantined: int = 0
+    active_users: int = 0       # SCIM full pull: users live and active before it
+    absent_held: int = 0        # SCIM full pull: absence terminations not applied (over the rate)
 
 
 def canonical_json(records: Any) -> str:

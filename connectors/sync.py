@@ -40,6 +40,8 @@ class ExtractResult:
     cursor_from: str | None
     cursor_to: str | None
     quarantined: int
+    active_users: int = 0       # hris full pull: users live and active before it
+    absent_held: int = 0        # hris full pull: absence terminations held (over the configured rate)
 
     @property
     def raw_table(self) -> str:
@@ -48,7 +50,7 @@ class ExtractResult:
     @classmethod
     def of(cls, a: ExtractAudit) -> ExtractResult:
         return cls(a.source, a.stream, a.mode, a.records, a.new_versions, a.pages, a.bytes,
-                   a.cursor_from, a.cursor_to, a.quarantined)
+                   a.cursor_from, a.cursor_to, a.quarantined, a.active_users, a.absent_held)
 
 
 def streams_of(source: str) -> tuple[str, ...]:
@@ -81,7 +83,7 @@ def extract_source(con: duckdb.DuckDBPyConnection, source: str, config: SourceCo
     if source == "hris":
         audits = scim.extract(lander, config, run_id, as_of, log)
     elif source == "xapi":
-        audits = xapi.extract(lander, config, run_id, log)
+        audits = xapi.extract(lander, config, run_id, log, as_of)
     elif source == "lms":
         audits = lms.extract(lander, config, run_id, log, streams or lms.STREAMS)
     elif source == "checkins":

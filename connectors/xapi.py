@@ -3,7 +3,15 @@
 A run reads the window since=W (exclusive) until=C (inclusive) in stored
 order, C being the X-Experience-API-Consistent-Through the LRS reports when
 the run starts (one cheap `limit=1` request), follows `more` to the end and
-only then commits W := C. Each landed batch of pages commits the `more` IRL of
+only then commits W := C. Many LRSs send no Consistent-Through: then C is that
+response's `Date` minus `settle_seconds`, and the next window starts that much
+before W (the overlap is re-read and absorbed by the id key), so a statement
+stored late is still read. Some LRSs compare since/until with `timestamp`
+rather than `stored` (ralph does), so a statement stored late with an old
+timestamp escapes every incremental query: the whole LRS is re-read (no
+`since`) at least every `full_refresh_days`, which lands what was missed.
+Nothing assumes the LRS honours `ascending`: W only moves once a window is read
+to its end. Each landed batch of pages commits the `more` IRL of
 the next page as an in-window resume point; if the LRS no longer honours it
 after a crash, the window is re-read from W and re-delivery is absorbed by the id key.
 
@@ -30,6 +38,8 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple, Self
 
 import duckdb
@@ -136,6 +146,36 @@ def consistent_through(http: HttpClient) -> str | None:
     return resp.headers.get(CONSISTENT_THROUGH) or None
 
 
+def window_end(http: HttpClient, settle_seconds: int) -> tuple[str | None, bool]:
+    """(C, whether the LRS said it): its Consistent-Through, else its `Date` minus the settle lag,
+    else (None, False): the window is then open-ended and W falls back to the latest `stored` read."""
+    resp = http.get_json(STREAM, "statements", params={"limit": 1})
+    said = resp.headers.get(CONSISTENT_THROUGH)
+    if said:
+        return said, True
+    try:
+        served = parsedate_to_datetime(resp.headers.get("Date") or "")
+    except (TypeError, ValueError):
+        return None, False
+    if served.tzinfo is None:       # RFC 9110 dates are GMT
+        served = served.replace(tzinfo=UTC)
+    return _stamp(served - timedelta(seconds=settle_seconds)), False
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _minus(stamp: str, seconds: int) -> str:
+    """The watermark moved back by the overlap (a stamp that does not parse is left as it is)."""
+    if not seconds:
+        return stamp
+    try:
+        return _stamp(parse_stamp(stamp) - timedelta(seconds=seconds))
+    except ValueError:
+        return stamp
+
+
 def statement_pages(http: HttpClient, first: str, params: dict[str, Any] | None,
                     decoder: PageDecoder | None = None) -> Iterator[XapiPage]:
     """Yield StatementResult pages from `first` (a path or a `more` IRL), following `more`."""
@@ -167,27 +207,39 @@ def statement_pages(http: HttpClient, first: str, params: dict[str, Any] | None,
             decoder.close()
 
 
-def extract(lander: DuckDBLander, config: XapiConfig, run_id: str, log: logging.Logger) -> list[ExtractAudit]:
+def extract(lander: DuckDBLander, config: XapiConfig, run_id: str, log: logging.Logger,
+            as_of: date | None = None) -> list[ExtractAudit]:
     with client(config) as http:
-        return [extract_statements(lander, http, config, run_id, log)]
+        return [extract_statements(lander, http, config, run_id, log, as_of)]
 
 
 def extract_statements(lander: DuckDBLander, http: HttpClient, config: XapiConfig, run_id: str,
-                       log: logging.Logger) -> ExtractAudit:
+                       log: logging.Logger, as_of: date | None = None) -> ExtractAudit:
+    """Read one window to its end. State (bridge_state.cursor xapi/statements): `watermark` (W),
+    `overlap` (seconds the next window starts before W: the settle lag when C came from `Date`),
+    `last_full_read` (business date of the last read of the whole LRS) and, while a window is being
+    read, `in_window` with its `since`, `until`, `full` and the `more` link to resume from."""
+    as_of = as_of or datetime.now(UTC).date()
     state = lander.read_cursor(SOURCE, STREAM) or {}
-    watermark = state.get("watermark")
+    watermark, last_full = state.get("watermark"), state.get("last_full_read")
     if state.get("in_window"):
         until, resume = state.get("until"), state.get("more")
-        max_stored = state.get("max_stored")
-        log.info("xapi/statements: resuming the window (%s, %s]", watermark, until)
+        max_stored, overlap = state.get("max_stored"), state.get("overlap", 0)
+        full = bool(state.get("full", not watermark))
+        since = None if full else state.get("since", watermark)
+        log.info("xapi/statements: resuming the window (%s, %s]", since, until)
     else:
-        until, resume, max_stored = consistent_through(http), None, None
-    audit = ExtractAudit(run_id, SOURCE, STREAM, mode="incremental" if watermark else "full",
-                         cursor_from=watermark)
+        until, said = window_end(http, config.settle_seconds)
+        resume, max_stored, overlap = None, None, 0 if said else config.settle_seconds
+        full = (not watermark or not last_full
+                or (as_of - date.fromisoformat(last_full)).days >= config.full_refresh_days)
+        # the previous window's own overlap applies: it was the one whose C was not the LRS's word
+        since = None if full else _minus(watermark, int(state.get("overlap", 0)))
+    audit = ExtractAudit(run_id, SOURCE, STREAM, mode="full" if full else "incremental", cursor_from=since)
     digest = hashlib.sha256()
     query: dict[str, Any] = {"ascending": "true", "limit": config.page_size}
-    if watermark:
-        query["since"] = watermark
+    if since:
+        query["since"] = since
     if until:
         query["until"] = until
 
@@ -207,10 +259,12 @@ def extract_statements(lander: DuckDBLander, http: HttpClient, config: XapiConfi
 
     def cursor_after(last: XapiPage) -> CursorWrite:
         if last.more:
-            cursor = {"watermark": watermark, "in_window": True, "until": until, "more": last.more,
-                      "max_stored": max_stored}
+            cursor = {"watermark": watermark, "in_window": True, "since": since, "until": until, "full": full,
+                      "more": last.more, "max_stored": max_stored, "overlap": overlap,
+                      "last_full_read": last_full}
         else:   # window read to its end: only now W := C (never backwards, whatever the LRS clock says)
-            cursor = {"watermark": _later(watermark, until or max_stored), "in_window": False}
+            cursor = {"watermark": _later(watermark, until or max_stored), "in_window": False,
+                      "overlap": overlap, "last_full_read": as_of.isoformat() if full else last_full}
         return CursorWrite(cursor, audit.mode)
 
     # pages are staged in DuckDB a group at a time (bounded memory) and committed with their cursor

@@ -6,6 +6,7 @@
     bridge simulate   run the simulated source systems on loopback
     bridge demo       simulator + one sync + summary, then stop the simulator
     bridge report     regenerate the static report site from the published warehouse
+    bridge provision  plan (--plan) or apply (--apply) the LMS's users from the published HRIS data
     bridge prepare    build the dbt manifest once (done by `make`)
     bridge erase      erase one person on request, then rebuild and republish
 """
@@ -189,6 +190,70 @@ def cmd_audit(args: argparse.Namespace) -> int:
         if docs.exists():
             print(f"\nData Docs: {docs}")
     return 0
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    """`--plan` prints what provisioning would change and writes nothing; `--apply` plans again against
+    what the LMS holds now, records the plan and its results under the latest publication's run id,
+    and applies it unless a safeguard holds it (`--allow-over-threshold` after review)."""
+    from connectors.errors import SourceError
+    from orchestration.lib.provisioning import run as provisioning
+    from orchestration.lib.provisioning.config import ProvisioningConfig
+    from orchestration.lib.settings import SettingsError
+    from orchestration.lib.source_config import http_settings
+    from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
+
+    settings = _settings(require_sources=False)
+    try:
+        cfg = ProvisioningConfig.from_settings(settings)
+    except SettingsError as exc:
+        print(f"bridge: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if not cfg.url or not cfg.token:
+        print("bridge: configuration error: LMS_SCIM_URL and LMS_SCIM_TOKEN must be set to provision",
+              file=sys.stderr)
+        return 2
+    paths = WarehousePaths.for_settings(settings)
+    if not paths.pg_url and not paths.published.exists():
+        print(f"bridge: no published warehouse at {paths.published} yet: run `bridge sync` first", file=sys.stderr)
+        return 2
+    as_of = settings.as_of_or_today()
+    try:
+        if args.plan:
+            with provisioning.published_people(paths) as people:
+                plan, _ = provisioning.compute_plan(people, cfg, as_of, http_settings(settings))
+            print("\n".join(provisioning.summary_lines(provisioning.Outcome("plan", plan, bool(plan.held_by), None),
+                                                       changes=args.limit)))
+            return 0
+        with exclusive_sync(paths):
+            work = connect_work(paths)
+            try:
+                rows = work.execute("select run_id from audit.publication where status = 'published' "
+                                    "order by decided_at desc limit 1").fetchall()
+                row = rows[0] if rows else None
+                if row is None:
+                    print("bridge: nothing has been published yet: run `bridge sync` first", file=sys.stderr)
+                    return 2
+                with provisioning.published_people(paths) as people:
+                    outcome = provisioning.provision(work, people, cfg, row[0], as_of, apply=True,
+                                                     allow_over_threshold=args.allow_over_threshold,
+                                                     webhook_url=settings.webhook_url,
+                                                     http=http_settings(settings))
+                provisioning.publish_audit(work, paths, row[0])
+            finally:
+                work.close()
+    except SyncAlreadyRunning as exc:
+        print(f"bridge: {exc}", file=sys.stderr)
+        return 3
+    except SourceError as exc:
+        print(f"bridge: the LMS's SCIM endpoint failed: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(provisioning.summary_lines(outcome, changes=args.limit)))
+    if outcome.held:
+        print("plan HELD by a safeguard: nothing was sent; review it, then `bridge provision --apply "
+              "--allow-over-threshold`", file=sys.stderr)
+    failed = outcome.report.statuses.get("failed", 0) if outcome.report else 0
+    return 1 if outcome.held or failed else 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -384,6 +449,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="regenerate the static report site from the published warehouse")
     p.add_argument("--out", help="output folder (default: <warehouse dir>/report)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("provision", help="plan or apply the LMS's users from the published HRIS data (SCIM)")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--plan", action="store_true", help="print the plan (counts by action, changes); write nothing")
+    mode.add_argument("--apply", action="store_true", help="apply the latest published state's plan")
+    p.add_argument("--allow-over-threshold", action="store_true",
+                   help="apply a plan a safeguard holds (after reviewing it)")
+    p.add_argument("--limit", type=int, default=50, help="field changes to print (default 50)")
+    p.set_defaults(func=cmd_provision)
 
     p = sub.add_parser("prepare", help="build the dbt manifest")
     p.set_defaults(func=cmd_prepare)

@@ -16,6 +16,7 @@ import dagster as dg
 
 from orchestration.defs.ingestion.assets import extract_assets
 from orchestration.defs.jobs import nightly_sync
+from orchestration.defs.provisioning import lms_users
 from orchestration.defs.publication import build_publish_asset
 from orchestration.defs.quality.checks import build_checks
 from orchestration.defs.resources import BridgeResource
@@ -28,7 +29,7 @@ publish_asset = build_publish_asset(published_model_keys())
 _all_keys = {k for a in extract_assets for k in a.keys} | set(warehouse_models.keys)
 
 defs = dg.Definitions(
-    assets=[*extract_assets, warehouse_models, publish_asset],
+    assets=[*extract_assets, warehouse_models, publish_asset, lms_users],
     asset_checks=build_checks(_all_keys),
     jobs=[nightly_sync],
     schedules=[nightly_schedule],

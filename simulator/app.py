@@ -9,6 +9,7 @@ from pathlib import Path
 
 from simulator.clock import iso_ms
 from simulator.http_common import Faults, Stats, serve
+from simulator.lms_scim import LmsDirectory, LmsScimHandler, write_lms_truth
 from simulator.servers import AdminHandler, CheckinsHandler, LmsHandler, LrsHandler, ScimHandler, TokenBucket
 from simulator.truth import write_truth
 from simulator.world import World
@@ -21,6 +22,7 @@ CREDS = {
     "LMS_CLIENT_ID": "bridge-client",
     "LMS_CLIENT_SECRET": "lms-secret-not-a-secret",
     "CHECKINS_TOKEN": "checkins-token-not-a-secret",
+    "LMS_SCIM_TOKEN": "lms-scim-token-not-a-secret",
 }
 
 
@@ -45,7 +47,7 @@ class SimApp:
         self.env: dict[str, str] = {}
         self.servers = {name: serve(cls, self, host) for name, cls in (
             ("scim", ScimHandler), ("xapi", LrsHandler), ("lms", LmsHandler), ("checkins", CheckinsHandler),
-            ("admin", AdminHandler))}
+            ("admin", AdminHandler), ("lms_scim", LmsScimHandler))}
         port = {n: s.server_address[1] for n, s in self.servers.items()}
         self.env = {
             "HRIS_SCIM_URL": f"http://{host}:{port['scim']}/scim/v2",
@@ -59,11 +61,15 @@ class SimApp:
             "LMS_CLIENT_SECRET": self.creds["LMS_CLIENT_SECRET"],
             "CHECKINS_URL": f"http://{host}:{port['checkins']}",
             "CHECKINS_TOKEN": self.creds["CHECKINS_TOKEN"],
+            "LMS_SCIM_URL": f"http://{host}:{port['lms_scim']}/scim/v2",
+            "LMS_SCIM_TOKEN": self.creds["LMS_SCIM_TOKEN"],
             "PAYROLL_INBOX": str(self.world.inbox),
             "BRIDGE_AS_OF": self.world.as_of,
         }
         self.admin_url = f"http://{host}:{port['admin']}"
+        self._lms_directory: LmsDirectory | None = None
         write_truth(self.world)
+        write_lms_truth(self.world)
         self.write_ready()
 
     def write_ready(self) -> None:
@@ -85,11 +91,18 @@ class SimApp:
         self._scim_cache = (key, emps)
         return emps
 
+    def lms_directory(self) -> LmsDirectory:
+        """The LMS's SCIM view of its users, made on first use (call with the world's lock held)."""
+        if self._lms_directory is None:
+            self._lms_directory = LmsDirectory(self.world)
+        return self._lms_directory
+
     # -- admin operations ---------------------------------------------------------------------
     def changed(self) -> None:
         with self.world.lock:
             self.version += 1
             write_truth(self.world)
+            write_lms_truth(self.world)
             self.write_ready()
 
     def advance(self, days: int) -> None:

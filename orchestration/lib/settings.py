@@ -35,8 +35,12 @@ SOURCE_VARIABLES = (
     "CHECKINS_TOKEN",
     "PAYROLL_INBOX",
 )
-SECRET_VARIABLES = ("HRIS_SCIM_TOKEN", "LRS_PASSWORD", "LMS_CLIENT_SECRET", "CHECKINS_TOKEN")
-URL_VARIABLES = ("HRIS_SCIM_URL", "LRS_URL", "LMS_URL", "CHECKINS_URL")
+# Provisioning the LMS (CONTRACT section 5) is optional: unset means off, never an error.
+OPTIONAL_SOURCE_VARIABLES = ("LMS_SCIM_URL", "LMS_SCIM_TOKEN")
+# optional source tuning read through `extra` like the BRIDGE_* ones (orchestration/lib/source_config.py)
+TUNING_VARIABLES = ("LRS_SETTLE_SECONDS",)
+SECRET_VARIABLES = ("HRIS_SCIM_TOKEN", "LRS_PASSWORD", "LMS_CLIENT_SECRET", "CHECKINS_TOKEN", "LMS_SCIM_TOKEN")
+URL_VARIABLES = ("HRIS_SCIM_URL", "LRS_URL", "LMS_URL", "CHECKINS_URL", "LMS_SCIM_URL")
 
 
 class SettingsError(ValueError):
@@ -103,6 +107,10 @@ class Settings:
                     )
                 continue
             sources[name] = value.strip()
+        for name in OPTIONAL_SOURCE_VARIABLES:
+            value = env.get(name) or sim_env.get(name)
+            if value and value.strip():
+                sources[name] = value.strip()
         for name in URL_VARIABLES:
             if name in sources:
                 parsed = urlparse(sources[name])
@@ -141,7 +149,7 @@ class Settings:
             full_refresh_days=full_refresh_days,
             schedule_cron=env.get("BRIDGE_SCHEDULE_CRON", "0 2 * * *"),
             schedule_timezone=env.get("BRIDGE_SCHEDULE_TIMEZONE", "UTC"),
-            extra={k: v for k, v in env.items() if k.startswith("BRIDGE_")},
+            extra={k: v for k, v in env.items() if k.startswith("BRIDGE_") or k in TUNING_VARIABLES},
         )
 
 

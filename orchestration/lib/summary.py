@@ -67,7 +67,36 @@ def run_report(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
         "checks": checks,
         "publication": publication[0] if publication else None,
         "quarantine": quarantine,
+        "provisioning": provisioning_report(con, run_id),
     }
+
+
+def provisioning_report(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
+    """What the run planned for the LMS (users per action) and what came of it (per action and status)."""
+    if not _has_table(con, "audit", "provisioning_change"):
+        return None
+    planned = _rows(
+        con,
+        "select action, count(distinct coalesce(employee_number, '') || '|' || coalesce(target_id, '') "
+        "|| '|' || case when action = 'skip' and employee_number is null then field else '' end) as users, "
+        "count(*) as fields from audit.provisioning_change where run_id = ? group by 1 order by 1",
+        [run_id],
+    )
+    if not planned:
+        return None
+    results = _rows(
+        con,
+        "select action, status, count(*) as n from audit.provisioning_result where run_id = ? "
+        "group by 1, 2 order by 1, 2",
+        [run_id],
+    ) if _has_table(con, "audit", "provisioning_result") else []
+    failures = _rows(
+        con,
+        "select employee_number, target_id, action, http_status, error from audit.provisioning_result "
+        "where run_id = ? and status = 'failed' order by employee_number limit 10",
+        [run_id],
+    ) if results else []
+    return {"planned": planned, "results": results, "failures": failures}
 
 
 def reconciliation_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -146,6 +175,18 @@ def format_run_report(report: dict[str, Any], *, published_file: str | None = No
             f"  FAIL [{c['severity']}] {c['check_name']} on {c['target_table']}: "
             f"observed {c['observed_value']}, {c['unexpected_count']} unexpected" + (f" (e.g. {keys})" if keys else "")
         )
+    prov = report.get("provisioning")
+    if prov:
+        lines.append("")
+        lines.append("provisioning the LMS: planned " + ", ".join(
+            f"{p['action']} {p['users']}" for p in prov["planned"]) + " (audit.provisioning_change)")
+        if prov["results"]:
+            lines.append("  results: " + ", ".join(f"{r['action']} {r['status']} {r['n']}" for r in prov["results"]))
+        else:
+            lines.append("  nothing applied (plan only)")
+        for f in prov["failures"]:
+            lines.append(f"  failed {f['action']} {f['employee_number']} (LMS id {f['target_id'] or '-'}): "
+                         f"{f['error']}")
     pub = report["publication"]
     lines.append("")
     if pub is None:

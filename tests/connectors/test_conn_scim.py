@@ -183,3 +183,77 @@ def test_filter_refused_despite_config_falls_back_to_full_pull(con, fast_http):
         filtered = [q for m, p, q in srv.requests if p == "/scim/v2/Users" and "filter" in q]
     assert len(filtered) == 1 and res.mode == "full" and res.records == 12
     assert latest(con)["u0002"][0]["title"] == "Chief Guide"
+
+
+VENDOR = "urn:example:params:scim:schemas:extension:acme-hr:3.0:User"
+ATTRIBUTE_MAP = {
+    "employeeNumber": f"{VENDOR}:personnelId",
+    "hireDate": f"{VENDOR}:startDate",
+    "terminationDate": f"{VENDOR}:endDate",
+    "employmentType": f"{VENDOR}:contract",
+    "fte": f"{VENDOR}:workingTime.fte",
+    "location": "addresses.locality",                   # core attribute, multi-valued: the primary one
+    "frontline": f"{VENDOR}:FrontLine",                 # SCIM names are case-insensitive
+    "jobCode": "urn:ietf:params:scim:schemas:core:2.0:User:nickName",
+}
+
+
+def vendor_user(i: int) -> dict:
+    u = copy.deepcopy(ENTERPRISE)       # RFC 7643 8.3: its enterprise employeeNumber "701984"
+    u["id"], u["userName"] = f"v{i:03d}", f"vendor{i}@example.com"
+    u["meta"]["lastModified"] = "2026-06-01T00:00:00Z"
+    u["nickName"] = f"JC-{i}"
+    u[VENDOR] = {"personnelId": f"00{i:03d}", "startDate": "2019-03-01", "endDate": None, "contract": "part_time",
+                 "workingTime": {"fte": 0.6}, "frontline": True, "costObject": "X1"}
+    return u
+
+
+def test_attribute_map_lands_the_contract_shape_and_keeps_what_it_displaced(con, fast_http):
+    from connectors.scim import EMPLOYMENT, REPLACED
+
+    users = [vendor_user(i) for i in range(3)]
+    with FakeServer(ScimSource(users, TOKEN)) as srv:
+        extract_source(con, "hris", cfg(srv.url, fast_http, attributes=ATTRIBUTE_MAP), "r1", date(2026, 6, 30), LOG)
+    got = latest(con)["v001"][0]
+    ent = got["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]
+    assert ent["employeeNumber"] == "00001"                       # from the vendor's attribute, as text
+    assert got[REPLACED] == {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "701984"}
+    assert got[EMPLOYMENT] == {"hireDate": "2019-03-01", "employmentType": "part_time", "fte": 0.6,
+                               "location": "Hollywood", "frontline": True, "jobCode": "JC-1"}
+    assert got[VENDOR] == users[1][VENDOR]                         # the original attributes stay as served
+    assert ent["department"] == "Tour Operations"                  # unmapped enterprise attributes untouched
+
+
+def test_default_attribute_map_lands_records_as_served(con, fast_http):
+    users = [vendor_user(0)]
+    with FakeServer(ScimSource(users, TOKEN)) as srv:
+        extract_source(con, "hris", cfg(srv.url, fast_http), "r1", date(2026, 6, 30), LOG)
+    assert latest(con)["v000"][0] == users[0]
+
+
+@pytest.mark.parametrize("bad", [{"salary": "urn:x:y:1.0:User:pay"}, {"hireDate": "urn:x:y:1.0:User:"},
+                                 {"hireDate": "a.b.c"}, {"fte": "urn:x:User:fte value"}])
+def test_attribute_map_refuses_unknown_fields_and_bad_paths(bad):
+    from connectors.scim import AttributeMap
+
+    with pytest.raises(ValueError, match=r"unknown field|not a SCIM attribute path"):
+        AttributeMap(bad)
+
+
+def test_full_pull_over_the_absence_rate_terminates_no_one_and_decides_again(con, fast_http):
+    users = make_users(40)
+    src = ScimSource(users, TOKEN)
+    with FakeServer(src) as srv:
+        [first] = extract_source(con, "hris", cfg(srv.url, fast_http), "r1", date(2026, 6, 1), LOG)
+        assert first.mode == "full" and first.absent_held == 0
+        src.users = users[:37]          # a token that sees only part of the HRIS: 3 of 40 (7.5 %) missing
+        [held] = extract_source(con, "hris", cfg(srv.url, fast_http, full_refresh_days=1), "r2",
+                                date(2026, 6, 2), LOG)
+        assert held.mode == "full" and (held.absent_held, held.active_users) == (3, 40)
+        assert con.execute("select count(*) from raw.hris__users where is_deleted").fetchone()[0] == 0
+        # the next run pulls in full again (the held pull did not count as the weekly one) and decides again
+        [again] = extract_source(con, "hris", cfg(srv.url, fast_http, max_absence_termination_rate=0.1), "r3",
+                                 date(2026, 6, 3), LOG)
+        assert again.mode == "full" and again.absent_held == 0
+    deleted = {r[0] for r in con.execute("select record_id from raw.hris__users where is_deleted").fetchall()}
+    assert deleted == {u["id"] for u in users[37:]}

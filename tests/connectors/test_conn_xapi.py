@@ -4,7 +4,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from connector_fakes import FIXTURES, FakeServer, LrsSource
@@ -164,11 +165,54 @@ def test_a_more_link_that_keeps_coming_back_is_a_paging_loop(con, fast_http):
     assert state["watermark"] is None
 
 
-def test_without_consistent_through_the_watermark_is_the_latest_stored(con, fast_http):
-    stmts = [stmt(i, f"2026-06-29T10:{i:02d}:00Z") for i in range(25)]
-    with FakeServer(LrsSource(stmts, USER, PASSWORD, "", max_limit=10)) as srv:
-        [res] = extract_source(con, "xapi", cfg(srv.url, fast_http), "r1", DAY, LOG)
-    assert res.records == 25 and res.cursor_to == "2026-06-29T10:24:00Z"
+def _utc(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
+
+
+def test_without_consistent_through_the_window_ends_at_date_minus_settle_and_overlaps(con, fast_http):
+    """CONTRACT 2.2: C = the response's Date minus LRS_SETTLE_SECONDS; the next window starts that much
+    before W, so a statement stored late inside the last window is still read."""
+    now = datetime.now(UTC)
+    stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stmts = [stmt(i, stamp(now - timedelta(hours=2, minutes=i))) for i in range(25)]
+    settling = stmt(50, stamp(now + timedelta(seconds=5)))     # stored after Date - 300 s: not yet settled
+    src = LrsSource(stmts + [settling], USER, PASSWORD, "", max_limit=10)
+    config = XapiConfig(base_url="", username=USER, password=PASSWORD, http=fast_http, page_size=10,
+                        settle_seconds=300)
+    with FakeServer(src) as srv:
+        config = replace(config, base_url=f"{srv.url}/xapi")
+        before = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=300)
+        [r1] = extract_source(con, "xapi", config, "r1", DAY, LOG)
+        after = datetime.now(UTC) - timedelta(seconds=300)
+        assert r1.records == 25 and settling["id"] not in raw(con)
+        assert before <= _utc(r1.cursor_to) <= after
+        late = stmt(51, stamp(_utc(r1.cursor_to) - timedelta(seconds=60)))   # stored late, inside window 1
+        src.statements.append(late)
+        srv.requests.clear()
+        [r2] = extract_source(con, "xapi", config, "r2", DAY, LOG)
+        sinces = {q.get("since") for m, p, q in srv.requests if p == "/xapi/statements" and "until" in q}
+    assert sinces == {stamp(_utc(r1.cursor_to) - timedelta(seconds=300))[:-4] + "Z"}
+    assert r2.mode == "incremental" and late["id"] in raw(con)
+    assert r2.new_versions == 1 and settling["id"] not in raw(con)     # overlap re-read, absorbed by id
+
+
+def test_periodic_full_read_rereads_the_whole_lrs(con, fast_http):
+    stmts = [stmt(i, f"2026-06-29T10:{i:02d}:00Z") for i in range(12)]
+    src = LrsSource(stmts, USER, PASSWORD, "2026-06-29T23:59:59Z", max_limit=10)
+    with FakeServer(src) as srv:
+        config = replace(cfg(srv.url, fast_http), full_refresh_days=7)
+        [r1] = extract_source(con, "xapi", config, "r1", date(2026, 6, 1), LOG)
+        missed = stmt(40, "2026-06-01T00:00:00Z")     # in the LRS, but before W: no incremental window has it
+        src.statements.append(missed)
+        src.consistent_through = "2026-06-30T23:59:59Z"
+        [r2] = extract_source(con, "xapi", config, "r2", date(2026, 6, 7), LOG)
+        assert r2.mode == "incremental" and missed["id"] not in raw(con)
+        srv.requests.clear()
+        [r3] = extract_source(con, "xapi", config, "r3", date(2026, 6, 8), LOG)
+        queries = [q for m, p, q in srv.requests if p == "/xapi/statements" and "until" in q]
+    assert r1.mode == "full" and r3.mode == "full" and r3.cursor_from is None
+    assert queries and all("since" not in q for q in queries)
+    assert missed["id"] in raw(con) and r3.records == 13 and r3.new_versions == 1
 
 
 def test_refused_resume_link_rereads_the_window(con, fast_http):

@@ -26,7 +26,8 @@ def test_ready_json_has_every_contract_variable(pilot):
     ready = json.loads((pilot.workdir / "ready.json").read_text())
     assert set(ready["env"]) == {"HRIS_SCIM_URL", "HRIS_SCIM_TOKEN", "LRS_URL", "LRS_USERNAME", "LRS_PASSWORD",
                                  "LRS_ACCOUNT_HOMEPAGE", "LMS_URL", "LMS_CLIENT_ID", "LMS_CLIENT_SECRET",
-                                 "CHECKINS_URL", "CHECKINS_TOKEN", "PAYROLL_INBOX", "BRIDGE_AS_OF"}
+                                 "CHECKINS_URL", "CHECKINS_TOKEN", "PAYROLL_INBOX", "BRIDGE_AS_OF",
+                                 "LMS_SCIM_URL", "LMS_SCIM_TOKEN"}
     assert ready["env"]["BRIDGE_AS_OF"] == "2026-06-30"
     assert ready["env"]["HRIS_SCIM_URL"].startswith("http://127.0.0.1:")
     assert ready["env"]["HRIS_SCIM_URL"].endswith("/scim/v2")

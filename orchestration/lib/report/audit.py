@@ -54,6 +54,43 @@ limit ?
 """
 
 
+# Provisioning the LMS (CONTRACT section 5): the run's plan by action, its results by action and
+# status, held plans and failures with the SCIM error (keys and the server's detail, e-mails masked).
+PROVISION_PLANNED_SQL = """
+select action, count(distinct coalesce(employee_number, '') || '|' || coalesce(target_id, '')) as users,
+       count(*) as fields
+from audit.provisioning_change where run_id = ? group by 1 order by 1
+"""
+
+PROVISION_RESULTS_SQL = """
+select action, status, count(*) as n from audit.provisioning_result where run_id = ?
+group by 1, 2 order by 1, 2
+"""
+
+PROVISION_PROBLEMS_SQL = """
+select employee_number, target_id, action, status, http_status, error from audit.provisioning_result
+where run_id = ? and status in ('failed', 'held') order by status, employee_number limit 50
+"""
+
+PROVISION_CONFLICTS_SQL = """
+select employee_number, target_id, field, value_after as detail from audit.provisioning_change
+where run_id = ? and action = 'conflict' order by employee_number, target_id limit 50
+"""
+
+
+def _provisioning(db: PublishedDb, run_id: str | None) -> dict[str, Any] | None:
+    needs = ["audit.provisioning_change", "audit.provisioning_result"]
+    planned = db.rows(PROVISION_PLANNED_SQL, [run_id], needs=needs) if run_id else []
+    if not planned:
+        return None
+    results = db.rows(PROVISION_RESULTS_SQL, [run_id], needs=needs)
+    problems = db.rows(PROVISION_PROBLEMS_SQL, [run_id], needs=needs)
+    return {"planned": planned, "results": results, "conflicts": db.rows(PROVISION_CONFLICTS_SQL, [run_id],
+                                                                          needs=needs),
+            "failures": [p for p in problems if p["status"] == "failed"],
+            "held": sum(r["n"] for r in results if r["status"] == "held")}
+
+
 def build(db: PublishedDb, meta: ReportMeta) -> Page:
     run_id = meta.latest_run_id
     if run_id is None:
@@ -110,6 +147,7 @@ def build(db: PublishedDb, meta: ReportMeta) -> Page:
         "history_chart": run_strip(list(reversed(history))),
         "history_limit": HISTORY_RUNS,
         "figures": figures,
+        "provisioning": _provisioning(db, run_id),
     }
     return Page("audit", "Audit", context, figures)
 

@@ -38,8 +38,8 @@ tr.total td { font-weight:700; border-top:2px solid #c9cfd9; }
 tr.cancelled td { color:#9aa1ad; text-decoration: line-through; }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; font-weight:600; color:#fff;
   white-space:nowrap; background: var(--no_data); }
-.risk-on_track, .st-published, .st-pass, .st-succeeded { background: var(--on_track); }
-.risk-at_risk, .st-warn { background: var(--at_risk); }
+.risk-on_track, .st-published, .st-pass, .st-succeeded, .st-applied { background: var(--on_track); }
+.risk-at_risk, .st-warn, .st-held { background: var(--at_risk); }
 .risk-off_track, .st-blocked, .st-fail, .st-failed { background: var(--off_track); }
 .risk-done { background: var(--done); } .risk-no_data { background: var(--no_data); }
 .lvl { color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing:.03em; margin-left:6px; }
@@ -544,6 +544,28 @@ AUDIT = """{% extends "base.html" %}{% import "macros.html" as m %}
   <tbody>{% for q in quarantine %}<tr><td>{{ q.source }}</td><td>{{ q.stream }}</td><td>{{ q.reason }}</td><td class="n">{{ q.records|num }}</td></tr>{% endfor %}</tbody></table>
   {% endif %}
 </section>
+{% if provisioning %}
+<section id="provisioning">
+  <h2>Provisioning the LMS</h2>
+  {% if provisioning.held %}<p class="notice" data-testid="provisioning-held">The plan was held by a safeguard: {{ provisioning.held|num }} changes were not sent. Review it, then <code>bridge provision --apply --allow-over-threshold</code>.</p>{% endif %}
+  <table id="provisioning-planned"><thead><tr><th>Planned action</th><th class="n">Users</th><th class="n">Field changes</th></tr></thead>
+  <tbody>{% for p in provisioning.planned %}<tr data-testid="provisioning-planned" data-action="{{ p.action }}" data-value="{{ p.users }}"><td>{{ p.action }}</td><td class="n">{{ p.users|num }}</td><td class="n">{{ p.fields|num }}</td></tr>{% endfor %}</tbody></table>
+  {% if provisioning.results %}
+  <table id="provisioning-results"><thead><tr><th>Action</th><th>Status</th><th class="n">Users</th></tr></thead>
+  <tbody>{% for r in provisioning.results %}<tr data-testid="provisioning-result" data-action="{{ r.action }}" data-status="{{ r.status }}" data-value="{{ r.n }}"><td>{{ r.action }}</td><td>{{ m.badge(r.status) }}</td><td class="n">{{ r.n|num }}</td></tr>{% endfor %}</tbody></table>
+  {% else %}<p class="empty">Planned only: nothing was sent to the LMS (BRIDGE_LMS_PROVISIONING=plan).</p>{% endif %}
+  {% if provisioning.failures %}
+  <h3>Failures</h3>
+  <table id="provisioning-failures"><thead><tr><th>Employee</th><th>LMS id</th><th>Action</th><th class="n">HTTP</th><th>SCIM error</th></tr></thead>
+  <tbody>{% for f in provisioning.failures %}<tr data-testid="provisioning-failure"><td class="keys">{{ f.employee_number }}</td><td class="keys">{{ f.target_id or '–' }}</td><td>{{ f.action }}</td><td class="n">{{ f.http_status or '–' }}</td><td>{{ f.error }}</td></tr>{% endfor %}</tbody></table>
+  {% endif %}
+  {% if provisioning.conflicts %}
+  <h3>Conflicts (never written; listed with the identity exceptions)</h3>
+  <table id="provisioning-conflicts"><thead><tr><th>Employee</th><th>LMS id</th><th>Why</th></tr></thead>
+  <tbody>{% for c in provisioning.conflicts %}<tr data-testid="provisioning-conflict"><td class="keys">{{ c.employee_number or '–' }}</td><td class="keys">{{ c.target_id or '–' }}</td><td>{{ c.detail }}</td></tr>{% endfor %}</tbody></table>
+  {% endif %}
+</section>
+{% endif %}
 {% else %}
 <p class="empty">No runs recorded.</p>
 {% endif %}
