@@ -74,6 +74,7 @@ class Person:
     emails: set[str] = field(default_factory=set)         # as found (case kept: xAPI sha1 is of the exact mbox)
     user_names: set[str] = field(default_factory=set)
     lms_user_ids: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)          # only to find them in audit text, never hashed
 
     def identifiers(self) -> list[tuple[str, str]]:
         ids = [(EMPLOYEE_NUMBER, self.employee_number)]
@@ -95,14 +96,18 @@ def find_person(con: duckdb.DuckDBPyConnection, employee_number: str) -> Person:
     person = Person(number)
     rows = con.execute(f"""
         select record_id, json_extract_string(payload, '$."{_ENT}".employeeNumber'),
-               json_extract_string(payload, '$.emails[*].value'), json_extract_string(payload, '$.userName')
+               json_extract_string(payload, '$.emails[*].value'), json_extract_string(payload, '$.userName'),
+               json_extract_string(payload, ['$.displayName', '$.name.formatted', '$.name.givenName',
+                                             '$.name.familyName'])
         from raw.hris__users""").fetchall()
-    for scim_id, emp, emails, user_name in rows:
+    for scim_id, emp, emails, user_name, (display, formatted, given, family) in rows:
         if emp is not None and normalise(EMPLOYEE_NUMBER, emp) == number:
             person.scim_ids.add(scim_id)
             person.emails.update(e for e in emails or [] if e)
             if user_name:
                 person.user_names.add(user_name)
+            full = " ".join(p for p in (given, family) if p)
+            person.names.update(n.strip() for n in (display, formatted, full) if n and n.strip())
     lowered = {normalise(EMAIL, e) for e in person.emails}
     for lms_id, emp, email in con.execute("""
             select record_id, json_extract_string(payload, '$.employee_number'),
@@ -141,15 +146,16 @@ def _now() -> datetime:
 def _audit_pattern(person: Person) -> str:
     """One regular expression matching any identifier of the person as a whole word (the
     employee number with or without leading zeros)."""
-    values = person.scim_ids | person.lms_user_ids | person.emails | person.user_names
+    values = person.scim_ids | person.lms_user_ids | person.emails | person.user_names | person.names
     alternatives = sorted((re.escape(v) for v in values if v), key=len, reverse=True)
     alternatives.append("0*" + re.escape(person.employee_number))
     return r"\b(?:" + "|".join(alternatives) + r")\b"
 
 
-# the audit columns that carry record keys (sample keys of a failed check, quarantined records'
-# references and reasons); counts and check names are left alone
-_AUDIT_KEY_COLUMNS = ("sample_keys", "record_ref", "reason")
+# the audit columns that carry record keys or values (sample keys of a failed check, quarantined
+# records' references and reasons, provisioning's changes); counts and check names are left alone
+_AUDIT_KEY_COLUMNS = ("sample_keys", "record_ref", "reason", "employee_number", "value_before", "value_after",
+                      "error")
 
 
 def _audit_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
