@@ -402,6 +402,14 @@ def cmd_erase(args: argparse.Namespace) -> int:
         print(f"bridge: {exc}", file=sys.stderr)
         return 2
     print("\n".join(result.lines()))
+    try:
+        lms = erasure.deactivate_in_lms(settings, result.person, dry_run=args.dry_run)
+    except Exception as exc:    # noqa: BLE001  the erasure stands; the operator finishes this by hand
+        print(f"bridge: deactivating the LMS account failed ({type(exc).__name__}): deactivate it in the LMS",
+              file=sys.stderr)
+        lms = None
+    if lms is not None:
+        print(f"LMS accounts {'to deactivate' if args.dry_run else 'deactivated'}: {lms}")
     if args.dry_run:
         print("dry run: nothing was changed")
         return 0

@@ -128,6 +128,7 @@ class ErasureResult:
     pseudonymised: dict[str, int]
     dry_run: bool
     audit_pattern: str = field(default="", repr=False)     # names the person: never printed or stored
+    person: Person | None = field(default=None, repr=False)
 
     def lines(self) -> list[str]:
         verb, verb2 = ("would remove", "would pseudonymise") if self.dry_run else ("removed", "pseudonymised")
@@ -219,7 +220,31 @@ def erase(con: duckdb.DuckDBPyConnection, key: bytes, employee_number: str, reas
         mark_for_compaction(work)
         if work is not None:    # past runs' Data Docs pages show failing checks' sample keys
             scrub_files(work.path.parent / "data_docs", pattern, alias)
-    return ErasureResult(erasure_id, alias, removed, pseudonymised, dry_run, pattern)
+    return ErasureResult(erasure_id, alias, removed, pseudonymised, dry_run, pattern, person)
+
+
+def deactivate_in_lms(settings, person: Person, *, dry_run: bool = False) -> int | None:
+    """With provisioning applying (CONTRACT section 5), deactivate the person's LMS accounts
+    (matched as provisioning matches: employee number, else work e-mail). Their HRIS record
+    is gone, so provisioning would never do it. None when provisioning does not apply."""
+    from connectors.scim_provision import ScimTarget
+    from orchestration.lib.provisioning.config import ProvisioningConfig
+    from orchestration.lib.provisioning.fields import email_key, number_key, work_email
+    from orchestration.lib.provisioning.run import target_config
+
+    cfg = ProvisioningConfig.from_settings(settings)
+    if cfg.mode != "apply":
+        return None
+    emails = {normalise(EMAIL, e) for e in person.emails}
+    with ScimTarget(target_config(cfg)) as target:
+        mine = [u for u in target.all_users()
+                if number_key((u.get(_ENT) or {}).get("employeeNumber")) == person.employee_number
+                or email_key(work_email(u)) in emails]
+        active = [u for u in mine if u.get("active", True) is not False]
+        if not dry_run:
+            for user in active:
+                target.patch(str(user["id"]), [{"op": "replace", "path": "active", "value": False}])
+    return len(active)
 
 
 def erase_postgres(con: duckdb.DuckDBPyConnection, url: str, result: ErasureResult) -> None:
