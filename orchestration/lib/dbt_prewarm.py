@@ -38,11 +38,12 @@ _HEADER = struct.Struct("!Q")
 
 # What of the environment dbt's process gets: dbt's own variables (DBT_*, which includes
 # dbt's names for a project's own: DBT_ENV_SECRET_*, DBT_ENV_CUSTOM_ENV_*), those the dbt
-# project reads (profiles.yml, macros/as_of_date.sql, int_identity__links) and the system's
+# project reads (profiles.yml, macros/as_of_date.sql, int_identity__links, the sources'
+# freshness thresholds) and the system's
 # basics. Not the sources' tokens and passwords nor the warehouse URL, which dbt never
 # needs; dbt also scans its whole environment for secrets to scrub from every log line it
 # writes (~1 s of a build with the ~70 variables of a run's process).
-DBT_ENV_PREFIXES = ("DBT_", "BRIDGE_PG_", "PG", "PYTHON", "LC_", "DAGSTER_DBT")
+DBT_ENV_PREFIXES = ("DBT_", "BRIDGE_PG_", "BRIDGE_FRESHNESS_", "PG", "PYTHON", "LC_", "DAGSTER_DBT")
 DBT_ENV_NAMES = frozenset({
     "PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "VIRTUAL_ENV", "DO_NOT_TRACK",
     "BRIDGE_WORK_DB", "BRIDGE_AS_OF", "LRS_ACCOUNT_HOMEPAGE",

@@ -21,8 +21,8 @@ def _target_of(test_node: Mapping[str, Any], nodes: Mapping[str, Any]) -> str:
         node = nodes.get(parent)
         if node and node.get("resource_type") in ("model", "seed", "snapshot"):
             return f"{node['schema']}.{node['name']}"
-        if parent.startswith("source."):
-            return "raw." + parent.rsplit(".", 1)[-1]
+        if node and node.get("resource_type") == "source":
+            return f"{node['schema']}.{node['identifier']}"  # source hris.users is raw.hris__users
     return ""
 
 
@@ -31,6 +31,7 @@ def record_dbt_results(
 ) -> list[str]:
     """Write one dq_result row per dbt test and per failed model; return the blocking failures."""
     nodes = manifest.get("nodes", {})
+    relations = {**nodes, **manifest.get("sources", {})}
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = []
     blocking_failed = []
@@ -46,7 +47,7 @@ def record_dbt_results(
             # upstream failure is what blocks, and blocked_by should name only that.
             success = None if status == "skipped" else status == "pass"
             rows.append(
-                (run_id, name, _target_of(node, nodes), severity, success, status,
+                (run_id, name, _target_of(node, relations), severity, success, status,
                  int(result.get("failures") or 0), "[]", now, "dbt")
             )
             if severity == "blocking" and success is False:

@@ -13,10 +13,14 @@ MANIFEST = {"nodes": {
         "depends_on": {"nodes": ["model.bridge.dim_employee"]}},
     "test.bridge.lms_users_recent": {
         "name": "lms_users_recent", "config": {"severity": "warn"},
-        "depends_on": {"nodes": ["source.bridge.raw.lms__users"]}},
+        "depends_on": {"nodes": ["source.bridge.lms.users"]}},
     "test.bridge.not_null_fct_gap_id": {
         "name": "not_null_fct_gap_id", "config": {},
         "depends_on": {"nodes": ["model.bridge.fct_gap"]}},
+}, "sources": {
+    # source lms.users is the table raw.lms__users (its identifier)
+    "source.bridge.lms.users": {"resource_type": "source", "schema": "raw", "name": "users",
+                                "identifier": "lms__users"},
 }}
 RUN_RESULTS = {"results": [
     {"unique_id": "model.bridge.dim_employee", "status": "success"},

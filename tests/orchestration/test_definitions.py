@@ -76,8 +76,11 @@ def test_every_contract_table_is_a_dbt_asset_upstream_of_publish(graph) -> None:
 
 
 def test_staging_models_read_the_raw_assets(graph) -> None:
-    node = graph.get(dg.AssetKey(["staging", "stg_hris__users"]))
+    # dbt's source hris.users is the connectors' table raw.hris__users
+    node = graph.get(dg.AssetKey(["staging", "base_hris__user_versions"]))
     assert dg.AssetKey(["raw", "hris__users"]) in node.parent_keys
+    node = graph.get(dg.AssetKey(["staging", "stg_lms__courses"]))
+    assert dg.AssetKey(["staging", "base_lms__courses"]) in node.parent_keys
 
 
 def test_checks_cover_gx_dbt_and_reconciliation(graph) -> None:

@@ -30,6 +30,7 @@ from dagster_dbt import (
 from orchestration.defs.resources import BridgeResource
 from orchestration.lib import dbt_prewarm, pg_warehouse
 from orchestration.lib.crosswalk import land_crosswalk
+from orchestration.lib.dbt_freshness import record_source_freshness
 from orchestration.lib.dbt_results import record_dbt_results
 from orchestration.lib.quality import early, gx_engine
 from orchestration.lib.settings import Settings
@@ -138,7 +139,8 @@ class BridgeDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+            # source hris.users is the table raw.hris__users, the asset the connectors land
+            return dg.AssetKey(["raw", dbt_resource_props["identifier"]])
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
@@ -160,12 +162,13 @@ def warehouse_models(
     # trail first; Dagster then blocks everything downstream of a failed blocking test.
     # Unit tests prove the SQL, not the night's data: CI runs them (tests/dbt), a nightly
     # build need not repeat them (dbt's own advice for production runs).
-    args = ["build", "--exclude-resource-type", "unit_test"]
     paths = bridge.paths()
+    dbt_vars: list[str] = []
     if paths.pg_url:
         # Marts build into <schema>__build; publish swaps them in (write-audit-publish).
         pg_warehouse.prepare_run(paths.pg_url)
-        args += ["--vars", json.dumps({"publish_suffix": "__build"})]
+        dbt_vars = ["--vars", json.dumps({"publish_suffix": "__build"})]
+    args = ["build", "--exclude-resource-type", "unit_test", *dbt_vars]
     # One target folder per warehouse, kept between runs (artifacts of concurrent warehouses
     # never mix); a new one starts from the parse `bridge prepare` made, which is valid for
     # every DuckDB warehouse (see orchestration/lib/dbt_work_file.py): a full parse is ~8 s.
@@ -198,6 +201,16 @@ def warehouse_models(
         failed = record_dbt_results(con, context.run.run_id, run_results, invocation.manifest)
     if failed:
         context.log.error(f"dbt build: {len(failed)} failing blocking test(s) or model error(s): {failed[:10]}")
+
+    # ---- source freshness (orchestration/lib/dbt_freshness.py): recorded with the other checks;
+    # same --vars as the build, so dbt reuses its parse
+    freshness = dbt.cli(["source", "freshness", *dbt_vars], raise_on_error=False, manifest=invocation.manifest,
+                        target_path=paths.dbt_target).wait()
+    with bridge.work() as con:
+        stale = record_source_freshness(con, context.run.run_id, freshness.get_artifact("sources.json"),
+                                        invocation.manifest)
+    if stale:
+        context.log.error(f"dbt source freshness: feed(s) past their error threshold: {stale}")
 
 
 def dbt_resource() -> BridgeDbtCli:

@@ -7,7 +7,7 @@ with titles as (
     where source_title is not null
     union all
     select 'payroll', source_title
-    from {{ ref('stg_payroll__row_versions') }}
+    from {{ ref('base_payroll__row_versions') }}
     where source_title is not null
     union all
     select 'lms', source_title

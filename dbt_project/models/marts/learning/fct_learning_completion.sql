@@ -9,7 +9,7 @@ select
     verb,
     success,
     score_scaled,
-    duration_minutes,
+    cast(duration_minutes as {{ type_double() }}) as duration_minutes,  -- numeric on Postgres
     occurred_at as completed_at,
     verb_id
 from {{ ref('int_learning__events') }}

@@ -9,5 +9,6 @@ select
     compliance,
     completed_at,
     status,
-    days_overdue
+    -- bigint on both adapters (the contract's type)
+    cast(days_overdue as {{ dbt.type_bigint() }}) as days_overdue
 from {{ ref('int_training__assignment_status') }}

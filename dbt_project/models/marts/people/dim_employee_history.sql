@@ -2,7 +2,7 @@
 -- period in which the tracked columns held. Rebuilt in full every run, which
 -- gives the same history as incremental runs because the raw log is append-only.
 with versions as (
-    select * from {{ ref('stg_hris__user_versions') }} where employee_number is not null
+    select * from {{ ref('base_hris__user_versions') }} where employee_number is not null
 ),
 
 scim_to_employee as (

@@ -4,7 +4,7 @@ select
     canonical_job_title,
     count(*) as package_count,
     {{ dbt.listagg('remuneration_package', "', '", 'order by remuneration_package') }} as remuneration_packages,
-    sum(employees) as employees
+    cast(sum(employees) as {{ dbt.type_bigint() }}) as employees
 from {{ ref('int_job_titles__latest_packages') }}
 group by canonical_job_title
 having count(*) > 1

@@ -1,6 +1,6 @@
 -- Current checkins checkins: latest version per id, deletions dropped.
 with latest as (
-    {{ latest_versions(source('raw', 'checkins__checkins')) }}
+    {{ latest_versions(source('checkins', 'checkins')) }}
 ),
 
 fields as (

@@ -1,6 +1,6 @@
 -- Current checkins objectives: latest version per id, deletions dropped.
 with latest as (
-    {{ latest_versions(source('raw', 'checkins__objectives')) }}
+    {{ latest_versions(source('checkins', 'objectives')) }}
 ),
 
 fields as (

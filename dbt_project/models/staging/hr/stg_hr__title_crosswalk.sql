@@ -1,7 +1,8 @@
 -- The job-title crosswalk HR maintains. BRIDGE_TITLE_CROSSWALK names HR's own CSV, which
--- the pipeline lands as raw.hr__title_crosswalk before each build; without it, the
+-- the pipeline lands as source hr.title_crosswalk (raw.hr__title_crosswalk) before each build; without it, the
 -- project's seed for the demo organisation is used.
-{% set override = adapter.get_relation(database=target.database, schema='raw', identifier='hr__title_crosswalk') if execute else none %}
+{% set landed = source('hr', 'title_crosswalk') %}
+{% set override = adapter.get_relation(database=landed.database, schema=landed.schema, identifier=landed.identifier) if execute else none %}
 {% if override %}
 select
     cast(source_title as {{ dbt.type_string() }}) as source_title,

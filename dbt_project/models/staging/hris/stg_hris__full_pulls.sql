@@ -4,4 +4,4 @@ select
     cast(pull_date as date) as pull_date,
     cast(users_seen as {{ dbt.type_bigint() }}) as users_seen,
     cast(users_marked_absent as {{ dbt.type_bigint() }}) as users_marked_absent
-from {{ source('raw', 'hris__full_pulls') }}
+from {{ source('hris', 'full_pulls') }}

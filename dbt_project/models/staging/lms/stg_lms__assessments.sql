@@ -1,6 +1,6 @@
 -- Current LMS assessments: latest version per id, deletions dropped.
 with latest as (
-    {{ latest_versions(source('raw', 'lms__assessments')) }}
+    {{ latest_versions(source('lms', 'assessments')) }}
 )
 
 select

@@ -1,6 +1,6 @@
 -- Current LMS assignments: latest version per id, deletions dropped.
 with latest as (
-    {{ latest_versions(source('raw', 'lms__assignments')) }}
+    {{ latest_versions(source('lms', 'assignments')) }}
 )
 
 select

@@ -1,6 +1,6 @@
 -- Current LMS competencies: latest version per id, deletions dropped.
 with latest as (
-    {{ latest_versions(source('raw', 'lms__competencies')) }}
+    {{ latest_versions(source('lms', 'competencies')) }}
 )
 
 select

@@ -1,6 +1,6 @@
 -- Current LMS competency frameworks: latest version per id, deletions dropped.
 with latest as (
-    {{ latest_versions(source('raw', 'lms__competency_frameworks')) }}
+    {{ latest_versions(source('lms', 'competency_frameworks')) }}
 )
 
 select

@@ -1,6 +1,6 @@
 -- One row per (course, competency) from the course's competencies array.
 with latest as (
-    {{ latest_versions(source('raw', 'lms__courses')) }}
+    select * from {{ ref('base_lms__courses') }}
 )
 
 select

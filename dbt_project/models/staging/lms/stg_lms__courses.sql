@@ -1,6 +1,6 @@
 -- Current LMS courses: latest version per id, deletions dropped.
 with latest as (
-    {{ latest_versions(source('raw', 'lms__courses')) }}
+    select * from {{ ref('base_lms__courses') }}
 )
 
 select

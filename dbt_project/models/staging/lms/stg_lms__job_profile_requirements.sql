@@ -1,6 +1,6 @@
 -- One row per (job profile, required competency) from the profile's requirements array.
 with latest as (
-    {{ latest_versions(source('raw', 'lms__job_profiles')) }}
+    select * from {{ ref('base_lms__job_profiles') }}
 )
 
 select

@@ -1,6 +1,6 @@
 -- Current LMS job profiles: latest version per id, deletions dropped.
 with latest as (
-    {{ latest_versions(source('raw', 'lms__job_profiles')) }}
+    select * from {{ ref('base_lms__job_profiles') }}
 )
 
 select

@@ -1,6 +1,6 @@
 -- Current LMS observations: latest version per id, deletions dropped.
 with latest as (
-    {{ latest_versions(source('raw', 'lms__observations')) }}
+    {{ latest_versions(source('lms', 'observations')) }}
 )
 
 select

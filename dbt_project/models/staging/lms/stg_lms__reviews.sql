@@ -1,6 +1,6 @@
 -- Current LMS reviews: latest version per id, deletions dropped.
 with latest as (
-    {{ latest_versions(source('raw', 'lms__reviews')) }}
+    {{ latest_versions(source('lms', 'reviews')) }}
 )
 
 select

@@ -1,6 +1,6 @@
 -- Current LMS users: latest version per id, deletions dropped.
 with latest as (
-    {{ latest_versions(source('raw', 'lms__users')) }}
+    {{ latest_versions(source('lms', 'users')) }}
 )
 
 select

@@ -9,4 +9,4 @@ select
     reason,
     run_id,
     landed_at
-from {{ source('raw', 'payroll__files') }}
+from {{ source('payroll', 'files') }}

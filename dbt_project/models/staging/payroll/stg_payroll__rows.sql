@@ -4,7 +4,7 @@ with all_rows as (
     select
         r.*,
         max(r.exported_at) over (partition by r.period_end) as latest_exported_at
-    from {{ ref('stg_payroll__row_versions') }} as r
+    from {{ ref('base_payroll__row_versions') }} as r
 )
 
 select * from all_rows

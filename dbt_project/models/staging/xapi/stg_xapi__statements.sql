@@ -1,7 +1,7 @@
 -- xAPI statements (immutable, keyed by id): actor identifiers, verb, object and
 -- result flattened. Voiding is applied downstream (int_learning__statements_unvoided).
 with latest as (
-    {{ latest_versions(source('raw', 'xapi__statements')) }}
+    {{ latest_versions(source('xapi', 'statements')) }}
 ),
 
 fields as (

@@ -1,16 +1,39 @@
--- Every landed version of every SCIM user, parsed: the base of the SCD2 history
--- and of the current-state model. Absent-from-full-pull versions are flagged.
+-- Every landed version of every SCIM user, parsed (with the contract's email choice): the
+-- base of the SCD2 history and of the current-state model stg_hris__users. Absent-from-full-pull versions are flagged.
 {% set ent = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User' %}
 {% set emp = 'urn:hris-lms-bridge:scim:extension:employment:1.0:User' %}
 
 with versions as (
-    select * from {{ source('raw', 'hris__users') }}
+    select
+        r.*,
+        min(r.landed_at) over (partition by r.record_id) as first_landed_at
+    from {{ source('hris', 'users') }} as r
+),
+
+-- the contract's email choice, per version: primary, else first `work`, else first
+emails as (
+    select
+        versions.record_id,
+        versions.batch_seq,
+        {{ normalise_email(json_text('e.value', 'value')) }} as email,
+        row_number() over (
+            partition by versions.record_id, versions.batch_seq
+            order by
+                case when lower(coalesce({{ json_text('e.value', 'primary') }}, 'false')) = 'true' then 0
+                     when lower({{ json_text('e.value', 'type') }}) = 'work' then 1
+                     else 2 end,
+                {{ json_array_index('e') }}
+        ) as email_rank
+    from versions
+    {{ json_array_join('versions.payload', 'emails', 'e') }}
+    where nullif(trim({{ json_text('e.value', 'value') }}), '') is not null
 ),
 
 fields as (
     select
         record_id as scim_id,
         batch_seq,
+        first_landed_at,
         landed_at,
         coalesce(is_deleted, false) as is_absent_from_source,
         source_updated_at as source_updated_at_text,
@@ -46,6 +69,7 @@ parsed as (
     select
         scim_id,
         batch_seq,
+        first_landed_at,
         landed_at,
         is_absent_from_source,
         external_id,
@@ -76,10 +100,12 @@ parsed as (
 )
 
 select
-    scim_id,
-    batch_seq,
+    parsed.scim_id,
+    parsed.batch_seq,
+    first_landed_at,
     landed_at,
     is_absent_from_source,
+    chosen_email.email,
     {{ normalise_employee_number('employee_number_raw') }} as employee_number,
     employee_number_raw,
     external_id,
@@ -122,3 +148,6 @@ select
     case lower(frontline_text) when 'true' then true when 'false' then false end as frontline,
     job_code
 from parsed
+left join emails as chosen_email
+    on parsed.scim_id = chosen_email.record_id and parsed.batch_seq = chosen_email.batch_seq
+    and chosen_email.email_rank = 1

@@ -1,7 +1,7 @@
 -- Every landed payroll row (latest version of each record), parsed, including rows
 -- of exports a later export of the same period superseded (stg_payroll__rows drops those).
 with latest as (
-    {{ latest_versions(source('raw', 'payroll__rows')) }}
+    {{ latest_versions(source('payroll', 'rows')) }}
 ),
 
 fields as (
