@@ -36,6 +36,8 @@ from typing import Any
 import duckdb
 
 from . import progress
+from .http import register_secrets
+from .suppression import EMPLOYEE_NUMBER, SCIM_ID, STREAM_FIELDS, Suppressor
 
 RAW_STREAMS: dict[str, tuple[str, ...]] = {
     "hris": ("users",),
@@ -105,6 +107,14 @@ _AUDIT_DDL = [
     """create table if not exists audit.provisioning_result (
         run_id varchar, target varchar, employee_number varchar, target_id varchar, action varchar,
         status varchar, http_status integer, error varchar, attempted_at timestamp)""",
+    # erasure (orchestration/lib/erasure.py): salted hashes only, never an identifier
+    """create table if not exists bridge_state.suppressed_identifier (
+        identifier_hash varchar primary key, pseudonym varchar, erasure_id varchar, added_at timestamp)""",
+    """create table if not exists audit.erasure (
+        run_id varchar, erasure_id varchar, erased_at timestamp, trigger varchar, reason varchar,
+        pseudonym varchar, removed varchar, pseudonymised varchar)""",
+    """create table if not exists audit.suppression (
+        run_id varchar, source varchar, stream varchar, records bigint, counted_at timestamp)""",
 ]
 
 
@@ -211,11 +221,14 @@ def canonical_json(records: Any) -> str:
 class DuckDBLander:
     """Lands batches into one DuckDB connection owned by the caller."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, pseudonym_key: str | None = None) -> None:
         self.con = con
         self._staged_pages = 0      # pages in this connection's staging table (0: start it afresh)
         con.execute("set enable_progress_bar = false")     # long anti-joins must not draw into run logs
         ensure_schema(con)
+        # erased people's records are dropped (and counted) before they land (connectors/suppression.py)
+        register_secrets(pseudonym_key)     # the key never shows in a log line
+        self.suppressor = Suppressor.load(con, pseudonym_key)
 
     @contextmanager
     def memory_limit(self, limit: str | None) -> Iterator[None]:
@@ -284,6 +297,8 @@ class DuckDBLander:
             added = self._append_versions(source, stream, records, run_id, spec) if records else 0
             if seen_run_id is not None and records:
                 ids = [str(r["id"]) for r in records]
+                if self.suppressor:
+                    ids = self.suppressor.keep_ids(SCIM_ID, ids)
                 self.con.execute("insert or ignore into bridge_state.scim_seen select ?, unnest(?::varchar[])",
                                  [seen_run_id, ids])
             if cursor is not None:
@@ -363,6 +378,9 @@ class DuckDBLander:
 
     def _insert_staged(self, source: str, stream: str, spec: RecordSpec, run_id: str) -> int:
         table = raw_table(source, stream)
+        if self.suppressor and (source, stream) in STREAM_FIELDS:
+            dropped, _ = self.suppressor.apply(self.con, "temp.main._landing_batch", source, stream)
+            self._count_suppressed(run_id, source, stream, dropped)
         paths = [spec.id_path] + ([spec.updated_path] if spec.updated_path else [])
         record_id = "k[1]"
         if spec.id_from_hash:
@@ -463,6 +481,11 @@ class DuckDBLander:
                                 [file_sha256]).fetchall():
                 return 0        # loaded meanwhile by another run: skipping keeps it exactly-once
             for lines, payloads in batches:
+                if self.suppressor:
+                    kept = [(n, p) for n, p in zip(lines, payloads, strict=True)
+                            if not self.suppressor.match(EMPLOYEE_NUMBER, json.loads(p).get("employee_number"))]
+                    self._count_suppressed(run_id, "payroll", "rows", len(lines) - len(kept))
+                    lines, payloads = [n for n, _ in kept], [p for _, p in kept]
                 if not lines:
                     continue
                 loaded += self.con.execute("""
@@ -518,6 +541,12 @@ class DuckDBLander:
                                f"withdrawn by {requested_by}: {reason}")])
 
     # --- audit ------------------------------------------------------------
+
+    def _count_suppressed(self, run_id: str, source: str, stream: str, records: int) -> None:
+        """Count, never store, the records of erased people a source still served."""
+        if records:
+            self.con.execute("insert into audit.suppression values (?, ?, ?, ?, ?)",
+                             [run_id, source, stream, records, utcnow()])
 
     def _quarantine(self, run_id: str, source: str, stream: str, items: list[tuple[str, str]]) -> None:
         if items:

@@ -10,6 +10,7 @@
     bridge payroll withdraw FILE --reason TEXT   exclude a landed payroll export from the next build on
     bridge provision  plan (--plan) or apply (--apply) the LMS's users from the published HRIS data
     bridge prepare    build the dbt manifest once (done by `make`)
+    bridge erase      erase one person on request, then rebuild and republish
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def _settings(require_sources: bool = True):
 
 
 def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False,
-             request: Any = None) -> tuple[str, Any, Any]:
+             request: Any = None, tags: dict[str, str] | None = None,
+             run_id: str | None = None) -> tuple[str, Any, Any]:
     """Run the nightly job in this process and close the run in the audit trail.
 
     Whatever stops it (a failed step, a blocking check, Ctrl-C or SIGTERM at any step), the run
@@ -71,8 +73,8 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
     request = request or sync_request.SyncRequest()
     settings = _settings()
     paths = WarehousePaths.for_settings(settings)
-    run_id = str(uuid.uuid4())
-    tags = {"bridge/trigger": trigger}
+    run_id = run_id or str(uuid.uuid4())
+    tags = {"bridge/trigger": trigger, **(tags or {})}
     if request.dry_run:
         tags["bridge/dry_run"] = "true"
     if request.only:
@@ -549,6 +551,59 @@ def _rate(text: str) -> float:
     return value
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase one person from the raw layer, state and audit trail, then rebuild and republish
+    through the normal gate with a run that extracts nothing, and rewrite the work file."""
+    import uuid
+
+    from connectors.landing import ensure_schema
+    from orchestration.lib import erasure
+    from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
+
+    settings = _settings(require_sources=not args.dry_run)    # the rebuild needs the sync's configuration
+    paths = WarehousePaths.for_settings(settings)
+    if not paths.work.exists():
+        print(f"bridge: no warehouse at {paths.work}: nothing to erase", file=sys.stderr)
+        return 2
+    run_id = str(uuid.uuid4())      # the rebuild's run, named in audit.erasure
+    try:
+        key = erasure.pseudonym_key(settings)
+        with exclusive_sync(paths):
+            con = connect_work(paths)
+            try:
+                ensure_schema(con)
+                result = erasure.erase(con, key, args.employee_number, args.reason, run_id=run_id,
+                                       dry_run=args.dry_run)
+                if paths.pg_url and not args.dry_run:
+                    erasure.erase_postgres(con, paths.pg_url, result)
+            finally:
+                con.close()
+    except (erasure.ErasureError, SyncAlreadyRunning) as exc:
+        print(f"bridge: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(result.lines()))
+    try:
+        lms = erasure.deactivate_in_lms(settings, result.person, dry_run=args.dry_run)
+    except Exception as exc:    # noqa: BLE001  the erasure stands; the operator finishes this by hand
+        print(f"bridge: deactivating the LMS account failed ({type(exc).__name__}): deactivate it in the LMS",
+              file=sys.stderr)
+        lms = None
+    if lms is not None:
+        print(f"LMS accounts {'to deactivate' if args.dry_run else 'deactivated'}: {lms}")
+    if args.dry_run:
+        print("dry run: nothing was changed")
+        return 0
+    print("rebuilding and republishing without extracting ...", flush=True)
+    _, decision, _ = run_sync(trigger="erasure", tags=erasure.REBUILD_TAGS, run_id=run_id)
+    erasure.compact_work_file(paths)
+    if decision.status != "published":
+        print(f"bridge: the rebuild was blocked by {', '.join(decision.blocked_by)}: the raw layer is erased, "
+              "the published files still hold the person until a run publishes", file=sys.stderr)
+        return 1
+    print(f"republished by run {run_id}; work file rewritten")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bridge", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -617,6 +672,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare", help="build the dbt manifest")
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("erase", help="erase one person on request (needs BRIDGE_PSEUDONYM_KEY)")
+    p.add_argument("--employee-number", required=True, help="the person's employee number")
+    p.add_argument("--reason", required=True, help="who asked and why (kept in audit.erasure)")
+    p.add_argument("--dry-run", action="store_true", help="print what would go; change nothing")
+    p.set_defaults(func=cmd_erase)
     return parser
 
 
