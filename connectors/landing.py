@@ -67,6 +67,9 @@ _SCHEMA_DDL = [
         run_id varchar, updated_at timestamp, primary key (source, stream))""",
     """create table if not exists bridge_state.scim_seen (
         run_id varchar not null, id varchar not null, primary key (run_id, id))""",
+    # erasure's suppression list (orchestration/lib/erasure.py): salted hashes, never an identifier
+    """create table if not exists bridge_state.suppressed_identifier (
+        identifier_hash varchar primary key, pseudonym varchar, erasure_id varchar, added_at timestamp)""",
     f"""create table if not exists raw.payroll__rows ({_RAW_COLUMNS},
         file_name varchar, file_sha256 varchar, line_number bigint, period_end date, exported_at timestamp)""",
     """create table if not exists raw.payroll__files (
@@ -108,8 +111,6 @@ _AUDIT_DDL = [
         run_id varchar, target varchar, employee_number varchar, target_id varchar, action varchar,
         status varchar, http_status integer, error varchar, attempted_at timestamp)""",
     # erasure (orchestration/lib/erasure.py): salted hashes only, never an identifier
-    """create table if not exists bridge_state.suppressed_identifier (
-        identifier_hash varchar primary key, pseudonym varchar, erasure_id varchar, added_at timestamp)""",
     """create table if not exists audit.erasure (
         run_id varchar, erasure_id varchar, erased_at timestamp, trigger varchar, reason varchar,
         pseudonym varchar, removed varchar, pseudonymised varchar)""",
