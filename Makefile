@@ -88,12 +88,13 @@ upgrade:
 
 # Unless the environment or .env names a warehouse, the UI's syncs go to one of their own
 # (warehouse/dev/), never into the demo's (warehouse/bridge.duckdb) by surprise.
+# `dagster dev` re-parses the dbt project on load (DbtProject.prepare_if_dev) with the dbt on PATH.
 dev: $(INSTALLED) $(MANIFEST)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} ; mkdir -p $$DAGSTER_HOME ; \
 	cp -n dagster.yaml $$DAGSTER_HOME/dagster.yaml 2>/dev/null || true ; \
 	if [ -z "$$BRIDGE_WAREHOUSE" ] && ! grep -qs '^ *BRIDGE_WAREHOUSE *=' .env ; then \
 		export BRIDGE_WAREHOUSE=$(CURDIR)/warehouse/dev/bridge.duckdb ; fi ; \
-	BRIDGE_SIMULATOR_DIR=$${BRIDGE_SIMULATOR_DIR:-$(CURDIR)/.sim} DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml
+	BRIDGE_SIMULATOR_DIR=$${BRIDGE_SIMULATOR_DIR:-$(CURDIR)/.sim} PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml
 
 docs: $(INSTALLED) $(MANIFEST)
 	cd dbt_project && BRIDGE_WORK_DB=$${BRIDGE_WORK_DB:-$(CURDIR)/warehouse/bridge.work.duckdb} ../$(BIN)/dbt docs generate --profiles-dir .

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -37,8 +38,7 @@ def phase_of(step_key: str) -> str:
 
 def _dbt_split(run_results: Path) -> str:
     """dbt's own phases of its last invocation, from its run_results.json: the nodes, and the
-    rest of the invocation (adapter, parse, writing artifacts; the import happened earlier,
-    in the process waiting for the run)."""
+    rest of the invocation (adapter, parse, writing artifacts; not dbt's import, before it)."""
     try:
         results = json.loads(run_results.read_text(encoding="utf-8"))
         meta = results["metadata"]
@@ -52,9 +52,24 @@ def _dbt_split(run_results: Path) -> str:
 def _steps_from_log(log: Path) -> str:
     """Phases of a run from its Dagster log (the new process's events are not ours to read)."""
     phases: dict[str, float] = defaultdict(float)
-    for m in re.finditer(r'Finished execution of step "(\w+)" in ([\d.]+)(ms|s)', log.read_text(encoding="utf-8")):
-        phases[phase_of(m.group(1))] += float(m.group(2)) / (1000 if m.group(3) == "ms" else 1)
+    # Dagster writes "599ms", "46.37s" or "1m49s"
+    pattern = r'Finished execution of step "(\w+)" in (?:(\d+)m)?([\d.]+)(ms|s)'
+    for m in re.finditer(pattern, log.read_text(encoding="utf-8")):
+        seconds = float(m.group(3)) / (1000 if m.group(4) == "ms" else 1) + 60 * int(m.group(2) or 0)
+        phases[phase_of(m.group(1))] += seconds
     return ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()) or "no steps in its log"
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds so far of this process, and of its children that have ended (dbt, a
+    `bridge sync`): a figure that other work on a shared machine disturbs less than wall time."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _cpu_since(start: tuple[float, float]) -> str:
+    own, children = (now - then for now, then in zip(_cpu(), start, strict=True))
+    return f"CPU {own + children:.1f} s (this process {own:.1f} s, dbt and other children {children:.1f} s)"
 
 
 def _advance(ready: dict, sim_dir: Path, days: int) -> None:
@@ -88,7 +103,7 @@ def main() -> None:
         for n in range(args.runs):
             if n:
                 _advance(ready, work / "sim", args.days)
-            t = time.monotonic()
+            t, cpu = time.monotonic(), _cpu()
             _, decision, result = run_sync(trigger="bench", quiet=True)
             wall = time.monotonic() - t
             phases: dict[str, float] = defaultdict(float)
@@ -99,7 +114,7 @@ def main() -> None:
                     phases[phase_of(ev.step_key)] += seconds
                     steps[phase_of(ev.step_key)].append(f"{ev.step_key} {seconds:.1f}")
             kind = "full" if n == 0 else "incremental"
-            print(f"sync {n + 1} ({kind}): {wall:.1f} s wall, decision {decision.status}")
+            print(f"sync {n + 1} ({kind}): {wall:.1f} s wall, {_cpu_since(cpu)}, decision {decision.status}")
             for phase in ("extract", "dbt build", "checks", "publish", "other"):
                 if phase in phases:
                     print(f"  {phase:<10} {phases[phase]:6.1f} s   ({', '.join(steps[phase])})")
@@ -108,11 +123,12 @@ def main() -> None:
         # What a scheduler sees each night: a new process, which imports the code location
         # (Dagster, dagster-dbt, the manifest) and Great Expectations again.
         _advance(ready, work / "sim", args.days)
-        t = time.monotonic()
+        t, cpu = time.monotonic(), _cpu()
         done = subprocess.run([str(Path(sys.executable).parent / "bridge"), "sync"], capture_output=True,
                               text=True, check=False)
         print(f"bridge sync in a new process (incremental, imports included): {time.monotonic() - t:.1f} s wall, "
               f"exit {done.returncode}")
+        print(f"  {_cpu_since(cpu)}")
         newest = max((work / "warehouse" / "logs").glob("sync-*.log"), key=lambda p: p.stat().st_mtime)
         print(f"  of which the run: {_steps_from_log(newest)}")
     finally:

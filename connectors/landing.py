@@ -36,6 +36,8 @@ from typing import Any
 import duckdb
 
 from . import progress
+from .http import register_secrets
+from .suppression import EMPLOYEE_NUMBER, SCIM_ID, STREAM_FIELDS, Suppressor
 
 RAW_STREAMS: dict[str, tuple[str, ...]] = {
     "hris": ("users",),
@@ -59,13 +61,15 @@ _RAW_COLUMNS = """
 _SCHEMA_DDL = [
     "create schema if not exists raw",
     "create schema if not exists bridge_state",
-    "create schema if not exists audit",
     "create sequence if not exists bridge_state.batch_seq start 1",
     """create table if not exists bridge_state.cursor (
         source varchar not null, stream varchar not null, cursor_value varchar, mode varchar,
         run_id varchar, updated_at timestamp, primary key (source, stream))""",
     """create table if not exists bridge_state.scim_seen (
         run_id varchar not null, id varchar not null, primary key (run_id, id))""",
+    # erasure's suppression list (orchestration/lib/erasure.py): salted hashes, never an identifier
+    """create table if not exists bridge_state.suppressed_identifier (
+        identifier_hash varchar primary key, pseudonym varchar, erasure_id varchar, added_at timestamp)""",
     f"""create table if not exists raw.payroll__rows ({_RAW_COLUMNS},
         file_name varchar, file_sha256 varchar, line_number bigint, period_end date, exported_at timestamp)""",
     """create table if not exists raw.payroll__files (
@@ -77,6 +81,12 @@ _SCHEMA_DDL = [
         file_sha256 varchar, file_name varchar, reason varchar, requested_by varchar, withdrawn_at timestamp)""",
     """create table if not exists raw.hris__full_pulls (
         run_id varchar, pulled_at timestamp, pull_date date, users_seen bigint, users_marked_absent bigint)""",
+]
+
+# The audit schema (docs/contract.md): written by the connectors, the checks, dbt's results
+# and the publication step alike; every writer creates it through ensure_audit_schema.
+_AUDIT_DDL = [
+    "create schema if not exists audit",
     """create table if not exists audit.pipeline_run (
         run_id varchar, started_at timestamp, finished_at timestamp, status varchar, code_version varchar,
         trigger varchar)""",
@@ -100,6 +110,12 @@ _SCHEMA_DDL = [
     """create table if not exists audit.provisioning_result (
         run_id varchar, target varchar, employee_number varchar, target_id varchar, action varchar,
         status varchar, http_status integer, error varchar, attempted_at timestamp)""",
+    # erasure (orchestration/lib/erasure.py): salted hashes only, never an identifier
+    """create table if not exists audit.erasure (
+        run_id varchar, erasure_id varchar, erased_at timestamp, trigger varchar, reason varchar,
+        pseudonym varchar, removed varchar, pseudonymised varchar)""",
+    """create table if not exists audit.suppression (
+        run_id varchar, source varchar, stream varchar, records bigint, counted_at timestamp)""",
 ]
 
 
@@ -112,16 +128,6 @@ _EXTRACT_COUNTS = ("new_versions", "duplicates_absorbed", "quarantined")
 # string compression and costs less time to write (new tables only; existing ones keep theirs)
 _PAYLOAD_TYPE = {("xapi", "statements"): "json using compression zstd"}
 
-_SIZE_UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
-               "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
-
-
-def size_bytes(text: str) -> float:
-    """'488.2 MiB' / '512MB' (DuckDB's memory settings) in bytes."""
-    num = text.strip().rstrip("BbIiKkMmGgTtYyEeSs ").strip()
-    return float(num) * _SIZE_UNITS[text.strip()[len(num):].strip().lower()]
-
-
 def raw_table(source: str, stream: str) -> str:
     if stream not in RAW_STREAMS.get(source, ()):
         raise ValueError(f"unknown raw stream {source}/{stream}")
@@ -133,13 +139,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every raw, bridge_state and audit table (idempotent)."""
-    for ddl in _SCHEMA_DDL:
+def ensure_audit_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the audit tables (idempotent)."""
+    for ddl in _AUDIT_DDL:
         con.execute(ddl)
     # columns added after the contract's, for warehouses created before them
     for column in _EXTRACT_COUNTS:
         con.execute(f"alter table audit.source_extract add column if not exists {column} bigint")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every raw, bridge_state and audit table (idempotent)."""
+    for ddl in _SCHEMA_DDL:
+        con.execute(ddl)
+    ensure_audit_schema(con)
     for source, streams in RAW_STREAMS.items():
         for stream in streams:
             if (source, stream) != ("payroll", "rows"):
@@ -209,11 +222,14 @@ def canonical_json(records: Any) -> str:
 class DuckDBLander:
     """Lands batches into one DuckDB connection owned by the caller."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, pseudonym_key: str | None = None) -> None:
         self.con = con
         self._staged_pages = 0      # pages in this connection's staging table (0: start it afresh)
         con.execute("set enable_progress_bar = false")     # long anti-joins must not draw into run logs
         ensure_schema(con)
+        # erased people's records are dropped (and counted) before they land (connectors/suppression.py)
+        register_secrets(pseudonym_key)     # the key never shows in a log line
+        self.suppressor = Suppressor.load(con, pseudonym_key)
 
     @contextmanager
     def memory_limit(self, limit: str | None) -> Iterator[None]:
@@ -223,8 +239,15 @@ class DuckDBLander:
         multi-GB feed would grow the process by its whole compressed size. A lower limit already set
         is kept.
         """
-        current = self.con.execute("select current_setting('memory_limit')").fetchall()[0][0]
-        if not limit or size_bytes(current) <= size_bytes(limit):
+        if not limit:
+            yield
+            return
+        # compared by DuckDB, which parses its own size notation ('488.2 MiB', '512MB')
+        current, lower = self.con.execute(
+            "select current_setting('memory_limit'), "
+            "parse_formatted_bytes(current_setting('memory_limit')) <= parse_formatted_bytes(?)", [limit]
+        ).fetchall()[0]
+        if lower:
             yield
             return
         self.con.execute(f"set memory_limit = '{limit}'")
@@ -275,6 +298,8 @@ class DuckDBLander:
             added = self._append_versions(source, stream, records, run_id, spec) if records else 0
             if seen_run_id is not None and records:
                 ids = [str(r["id"]) for r in records]
+                if self.suppressor:
+                    ids = self.suppressor.keep_ids(SCIM_ID, ids)
                 self.con.execute("insert or ignore into bridge_state.scim_seen select ?, unnest(?::varchar[])",
                                  [seen_run_id, ids])
             if cursor is not None:
@@ -354,6 +379,9 @@ class DuckDBLander:
 
     def _insert_staged(self, source: str, stream: str, spec: RecordSpec, run_id: str) -> int:
         table = raw_table(source, stream)
+        if self.suppressor and (source, stream) in STREAM_FIELDS:
+            dropped, _ = self.suppressor.apply(self.con, "temp.main._landing_batch", source, stream)
+            self._count_suppressed(run_id, source, stream, dropped)
         paths = [spec.id_path] + ([spec.updated_path] if spec.updated_path else [])
         record_id = "k[1]"
         if spec.id_from_hash:
@@ -454,6 +482,11 @@ class DuckDBLander:
                                 [file_sha256]).fetchall():
                 return 0        # loaded meanwhile by another run: skipping keeps it exactly-once
             for lines, payloads in batches:
+                if self.suppressor:
+                    kept = [(n, p) for n, p in zip(lines, payloads, strict=True)
+                            if not self.suppressor.match(EMPLOYEE_NUMBER, json.loads(p).get("employee_number"))]
+                    self._count_suppressed(run_id, "payroll", "rows", len(lines) - len(kept))
+                    lines, payloads = [n for n, _ in kept], [p for _, p in kept]
                 if not lines:
                     continue
                 loaded += self.con.execute("""
@@ -509,6 +542,12 @@ class DuckDBLander:
                                f"withdrawn by {requested_by}: {reason}")])
 
     # --- audit ------------------------------------------------------------
+
+    def _count_suppressed(self, run_id: str, source: str, stream: str, records: int) -> None:
+        """Count, never store, the records of erased people a source still served."""
+        if records:
+            self.con.execute("insert into audit.suppression values (?, ?, ?, ?, ?)",
+                             [run_id, source, stream, records, utcnow()])
 
     def _quarantine(self, run_id: str, source: str, stream: str, items: list[tuple[str, str]]) -> None:
         if items:

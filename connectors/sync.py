@@ -60,16 +60,18 @@ def streams_of(source: str) -> tuple[str, ...]:
 
 def extract_source(con: duckdb.DuckDBPyConnection, source: str, config: SourceConfig, run_id: str,
                    as_of: date, log: logging.Logger | None = None,
-                   streams: tuple[str, ...] | None = None) -> list[ExtractResult]:
+                   streams: tuple[str, ...] | None = None,
+                   pseudonym_key: str | None = None) -> list[ExtractResult]:
     """Read one source from its committed state to the end and land it; one result per stream.
 
     `streams` limits a REST source to some of its streams (one Dagster asset per stream).
+    `pseudonym_key` (BRIDGE_PSEUDONYM_KEY) lets the lander recognise erased people's records.
     Raises SourceError / SchemaDriftError; batches committed before the failure stay landed.
     """
     log = log or _DEFAULT_LOG
     if SECRET_FILTER not in log.filters:     # the caller's logger masks every registered credential too
         log.addFilter(SECRET_FILTER)
-    lander = DuckDBLander(con)
+    lander = DuckDBLander(con, pseudonym_key)
     expected = {"hris": ScimConfig, "xapi": XapiConfig, "lms": LmsConfig, "checkins": CheckinsConfig,
                 "payroll": PayrollConfig}.get(source)
     if expected is None:
@@ -92,11 +94,11 @@ def extract_source(con: duckdb.DuckDBPyConnection, source: str, config: SourceCo
 
 
 def extract_all(con: duckdb.DuckDBPyConnection, sources: BridgeSources, run_id: str, as_of: date,
-                log: logging.Logger | None = None) -> list[ExtractResult]:
+                log: logging.Logger | None = None, pseudonym_key: str | None = None) -> list[ExtractResult]:
     """Every configured source in turn (sources set to None are skipped)."""
     results: list[ExtractResult] = []
     for source in SOURCES:
         config = sources.get(source)
         if config is not None:
-            results.extend(extract_source(con, source, config, run_id, as_of, log))
+            results.extend(extract_source(con, source, config, run_id, as_of, log, pseudonym_key=pseudonym_key))
     return results

@@ -10,12 +10,12 @@
     bridge payroll withdraw FILE --reason TEXT   exclude a landed payroll export from the next build on
     bridge provision  plan (--plan) or apply (--apply) the LMS's users from the published HRIS data
     bridge prepare    build the dbt manifest once (done by `make`)
+    bridge erase      erase one person on request, then rebuild and republish
 """
 
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import json
 import os
@@ -56,14 +56,15 @@ def _settings(require_sources: bool = True):
 
 
 def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False,
-             request: Any = None) -> tuple[str, Any, Any]:
+             request: Any = None, tags: dict[str, str] | None = None,
+             run_id: str | None = None) -> tuple[str, Any, Any]:
     """Run the nightly job in this process and close the run in the audit trail.
 
     Whatever stops it (a failed step, a blocking check, Ctrl-C or SIGTERM at any step), the run
     ends with exactly one decision in audit.publication that agrees with the published files."""
     import uuid
 
-    from orchestration.lib import dagster_instance, dbt_prewarm, interrupts, run_log, sync_request
+    from orchestration.lib import dagster_instance, interrupts, run_log, sync_request
     from orchestration.lib.failure_cause import step_causes, was_interrupted
     from orchestration.lib.progress import SyncProgress
     from orchestration.lib.sync_request import ONLY_TAG
@@ -72,8 +73,8 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
     request = request or sync_request.SyncRequest()
     settings = _settings()
     paths = WarehousePaths.for_settings(settings)
-    run_id = str(uuid.uuid4())
-    tags = {"bridge/trigger": trigger}
+    run_id = run_id or str(uuid.uuid4())
+    tags = {"bridge/trigger": trigger, **(tags or {})}
     if request.dry_run:
         tags["bridge/dry_run"] = "true"
     if request.only:
@@ -82,43 +83,39 @@ def run_sync(trigger: str = "cli", *, quiet: bool = False, verbose: bool = False
     try:
         with interrupts.as_interrupts() as caught, exclusive_sync(paths):
             try:
-                # dbt imports (~6 s) while this process imports the code location, not after the
-                # extract (an incremental night's extract is too short to hide it); the run's dbt
-                # resource takes this one over rather than starting another.
-                with dbt_prewarm.waiting(settings.dbt_target):
-                    from connectors.landing import ensure_schema
-                    from orchestration.definitions import defs
+                from connectors.landing import ensure_schema
+                from orchestration.definitions import defs
 
-                    job = defs.resolve_job_def("nightly_sync")
-                    instance = dagster_instance.for_sync()
-                    con = connect_work(paths)
-                    try:
-                        ensure_schema(con)
-                        sync_request.apply(con, run_id, request)
-                    finally:
-                        con.close()
-                    # Dagster's and dbt's step-by-step output goes to a log file beside the
-                    # warehouse; the terminal gets progress and the summary (`--verbose` streams
-                    # the run at info level instead).
-                    log_dir = paths.work.parent / "logs"
-                    log_dir.mkdir(parents=True, exist_ok=True)
-                    log_path = log_dir / f"sync-{time.strftime('%Y%m%dT%H%M%S')}.log"
-                    if not quiet:
-                        print(f"run {run_id}: full log in {log_path}", flush=True)
-                    progress = contextlib.nullcontext() if quiet else SyncProgress(sys.stderr)
-                    loggers = {"console": {"config": {"log_level": "INFO" if verbose else "DEBUG"}}}
-                    if not quiet:
-                        loggers["bridge_progress"] = {}
-                    with open(log_path, "w", encoding="utf-8") as log_file, progress:
-                        sink = contextlib.ExitStack()
-                        if not verbose:
-                            sink.enter_context(contextlib.redirect_stdout(log_file))
-                            sink.enter_context(contextlib.redirect_stderr(log_file))
-                        with sink:
-                            result = job.execute_in_process(
-                                instance=instance, tags=tags, raise_on_error=False, run_id=run_id,
-                                run_config={"loggers": loggers},
-                            )
+                job = defs.resolve_job_def("nightly_sync")
+                instance = dagster_instance.for_sync()
+                con = connect_work(paths)
+                try:
+                    ensure_schema(con)
+                    sync_request.apply(con, run_id, request)
+                finally:
+                    con.close()
+                # Dagster's and dbt's step-by-step output goes to a log file beside the
+                # warehouse; the terminal gets progress and the summary (`--verbose` streams
+                # the run at info level instead).
+                log_dir = paths.work.parent / "logs"
+                log_dir.mkdir(parents=True, exist_ok=True)
+                log_path = log_dir / f"sync-{time.strftime('%Y%m%dT%H%M%S')}.log"
+                if not quiet:
+                    print(f"run {run_id}: full log in {log_path}", flush=True)
+                progress = contextlib.nullcontext() if quiet else SyncProgress(sys.stderr)
+                loggers = {"console": {"config": {"log_level": "INFO" if verbose else "DEBUG"}}}
+                if not quiet:
+                    loggers["bridge_progress"] = {}
+                with open(log_path, "w", encoding="utf-8") as log_file, progress:
+                    sink = contextlib.ExitStack()
+                    if not verbose:
+                        sink.enter_context(contextlib.redirect_stdout(log_file))
+                        sink.enter_context(contextlib.redirect_stderr(log_file))
+                    with sink:
+                        result = job.execute_in_process(
+                            instance=instance, tags=tags, raise_on_error=False, run_id=run_id,
+                            run_config={"loggers": loggers},
+                        )
             except KeyboardInterrupt:
                 caught.interrupted = True
             events = result.all_events if result is not None else []
@@ -534,10 +531,9 @@ def report_seconds(result: Any) -> float | None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    # importing the dbt definitions (re)builds the manifest when it is missing or stale
-    from orchestration.defs.transformation import dbt as dbt_defs
+    from orchestration.lib import dbt_project
 
-    print(f"dbt manifest: {dbt_defs.dbt_project.manifest_path}")
+    print(f"dbt manifest: {dbt_project.prepare(dbt_project.project())}")
     return 0
 
 
@@ -553,6 +549,59 @@ def _rate(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, got {text}")
     return value
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase one person from the raw layer, state and audit trail, then rebuild and republish
+    through the normal gate with a run that extracts nothing, and rewrite the work file."""
+    import uuid
+
+    from connectors.landing import ensure_schema
+    from orchestration.lib import erasure
+    from orchestration.lib.warehouse import SyncAlreadyRunning, WarehousePaths, connect_work, exclusive_sync
+
+    settings = _settings(require_sources=not args.dry_run)    # the rebuild needs the sync's configuration
+    paths = WarehousePaths.for_settings(settings)
+    if not paths.work.exists():
+        print(f"bridge: no warehouse at {paths.work}: nothing to erase", file=sys.stderr)
+        return 2
+    run_id = str(uuid.uuid4())      # the rebuild's run, named in audit.erasure
+    try:
+        key = erasure.pseudonym_key(settings)
+        with exclusive_sync(paths):
+            con = connect_work(paths)
+            try:
+                ensure_schema(con)
+                result = erasure.erase(con, key, args.employee_number, args.reason, run_id=run_id,
+                                       dry_run=args.dry_run)
+                if paths.pg_url and not args.dry_run:
+                    erasure.erase_postgres(con, paths.pg_url, result)
+            finally:
+                con.close()
+    except (erasure.ErasureError, SyncAlreadyRunning) as exc:
+        print(f"bridge: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(result.lines()))
+    try:
+        lms = erasure.deactivate_in_lms(settings, result.person, dry_run=args.dry_run)
+    except Exception as exc:    # noqa: BLE001  the erasure stands; the operator finishes this by hand
+        print(f"bridge: deactivating the LMS account failed ({type(exc).__name__}): deactivate it in the LMS",
+              file=sys.stderr)
+        lms = None
+    if lms is not None:
+        print(f"LMS accounts {'to deactivate' if args.dry_run else 'deactivated'}: {lms}")
+    if args.dry_run:
+        print("dry run: nothing was changed")
+        return 0
+    print("rebuilding and republishing without extracting ...", flush=True)
+    _, decision, _ = run_sync(trigger="erasure", tags=erasure.REBUILD_TAGS, run_id=run_id)
+    erasure.compact_work_file(paths)
+    if decision.status != "published":
+        print(f"bridge: the rebuild was blocked by {', '.join(decision.blocked_by)}: the raw layer is erased, "
+              "the published files still hold the person until a run publishes", file=sys.stderr)
+        return 1
+    print(f"republished by run {run_id}; work file rewritten")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -623,49 +672,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare", help="build the dbt manifest")
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("erase", help="erase one person on request (needs BRIDGE_PSEUDONYM_KEY)")
+    p.add_argument("--employee-number", required=True, help="the person's employee number")
+    p.add_argument("--reason", required=True, help="who asked and why (kept in audit.erasure)")
+    p.add_argument("--dry-run", action="store_true", help="print what would go; change nothing")
+    p.set_defaults(func=cmd_erase)
     return parser
 
 
-_exit_status: list[int] = []
-
-
-def _exit_without_teardown() -> None:
-    """Registered before anything else, so Python runs it after the other exit handlers
-    and after joining the threads. What is left is tearing down the interpreter: freeing
-    dagster's, dbt's and GX's objects one by one (~1.8 s after a sync), which the OS does
-    at once. So it ends the process here."""
-    if not _exit_status:  # an uncaught exception (KeyboardInterrupt too): Python's own exit
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(_exit_status[0])
-
-
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:  # the program itself, not a caller in this process (tests)
-        atexit.register(_exit_without_teardown)
     for key, value in TELEMETRY_OFF.items():
         os.environ.setdefault(key, value)
     try:
         args = build_parser().parse_args(argv)
         code = args.func(args)
         sys.stdout.flush()
-    except SystemExit as exc:
-        _exit_status.append(_status_of(exc.code))
-        raise
     except BrokenPipeError:
         # the reader went away (`bridge audit | head`): end quietly, as `cat` does. Python
         # would report the pipe again when it flushes stdout at exit: point it at /dev/null.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         code = 0
-    _exit_status.append(_status_of(code))
     return code
-
-
-def _status_of(code: object) -> int:
-    """The exit status Python gives `sys.exit(code)`: None is 0, a message (printed) is 1."""
-    return code if isinstance(code, int) else 0 if code is None else 1
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from datetime import timedelta
 import dagster as dg
 
 from orchestration.defs.resources import BridgeResource
-from orchestration.lib import publication
+from orchestration.lib import erasure, publication
 from orchestration.lib.report import generate_report
 
 PUBLISH_KEY = dg.AssetKey(["publication", "published_warehouse"])
@@ -39,6 +39,7 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
                 return dg.MaterializeResult(metadata={"dry_run": True, "would_block": decision.blocked_by})
             decision = publication.publish(con, paths, context.run.run_id)
         if decision.status != "published":
+            erasure.compact_work_file(paths)    # after an erasure: the deleted rows' bytes go all the same
             raise dg.Failure(
                 description="publication blocked by: " + ", ".join(decision.blocked_by),
                 metadata={"blocked_by": decision.blocked_by},
@@ -49,6 +50,9 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         # from the published file only, so it shows exactly what readers see.
         report = generate_report(publication.report_source(paths), paths.report)
         context.log.info(f"report site written to {paths.report} in {report.seconds:.1f} s")
+        # after an erasure: the deleted rows' bytes and the reports built before it go too
+        if erasure.compact_work_file(paths):
+            context.log.info("work file rewritten after an erasure")
         return dg.MaterializeResult(
             metadata={
                 "published_to": "postgresql" if paths.pg_url else str(paths.published),

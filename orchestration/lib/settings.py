@@ -251,6 +251,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BRIDGE_PROVISIONING_MAX_DEACTIVATIONS", count, 25),
     Variable("BRIDGE_PROVISIONING_MAX_CHANGE_RATE", rate, 0.10),
     Variable("BRIDGE_PROVISIONING_WORKERS", positive_int, 4),
+    # Personal data (orchestration/lib/erasure.py): the key is required only when used
+    Variable("BRIDGE_PSEUDONYM_KEY", secret=True),
+    Variable("BRIDGE_RETENTION_DAYS_AFTER_TERMINATION", count),
+    Variable("BRIDGE_PAYROLL_RETENTION_DAYS", count),
 )
 BY_NAME = {v.name: v for v in VARIABLES}
 SOURCE_VARIABLES = tuple(v.name for v in VARIABLES if v.source and v.required)

@@ -4,8 +4,8 @@ import json
 
 import duckdb
 
+from connectors.landing import ensure_audit_schema
 from orchestration.lib.dbt_results import record_dbt_results
-from orchestration.lib.quality.audit_rows import ensure_dq_result_table
 
 MANIFEST = {"nodes": {
     "model.bridge.dim_employee": {"resource_type": "model", "schema": "reporting", "name": "dim_employee"},
@@ -35,7 +35,7 @@ RUN_RESULTS = {"results": [
 
 def test_tests_and_failed_models_are_recorded_with_what_blocks():
     con = duckdb.connect()
-    ensure_dq_result_table(con)
+    ensure_audit_schema(con)
     blocking = record_dbt_results(con, "run-1", RUN_RESULTS, MANIFEST)
 
     assert blocking == ["unique_dim_employee_id", "dbt_build__fct_gap"]
@@ -54,7 +54,7 @@ def test_tests_and_failed_models_are_recorded_with_what_blocks():
 
 def test_a_run_with_no_tests_writes_nothing():
     con = duckdb.connect()
-    ensure_dq_result_table(con)
+    ensure_audit_schema(con)
     assert record_dbt_results(con, "run-2", {"results": []}, MANIFEST) == []
     assert con.execute("select count(*) from audit.dq_result").fetchone() == (0,)
 
@@ -153,7 +153,7 @@ def _work_file(tmp_path):
     con.execute("""create table restricted.fct_compensation as select * from (values
         ('42', date '2026-06-26', 91000.50), ('42', date '2026-06-26', 93000.00),
         ('8', date '2026-06-26', -1.00)) t(employee_number, pay_period_end, annual_base_salary)""")
-    ensure_dq_result_table(con)
+    ensure_audit_schema(con)
     return con
 
 

@@ -12,8 +12,9 @@ import dagster as dg
 
 from connectors import sync
 from connectors.errors import AuthError
+from connectors.suppression import KEY_VARIABLE
 from orchestration.defs.resources import BridgeResource, trigger_of
-from orchestration.lib import pg_warehouse, run_log, sync_request
+from orchestration.lib import erasure, pg_warehouse, run_log, sync_request
 from orchestration.lib.extract_findings import record_extract_findings
 from orchestration.lib.source_config import SOURCES, STREAMS, bridge_sources
 
@@ -90,14 +91,25 @@ def _extract_and_land(context: dg.AssetExecutionContext, bridge: BridgeResource,
     settings = bridge.settings()
     with bridge.work() as con:
         run_log.ensure_started(con, context.run.run_id, trigger_of(context))
-        config = bridge_sources(settings).get(source)
-        results = sync.extract_source(con, source, config, context.run.run_id, settings.as_of_or_today(), log)
-        if source == "hris":
-            for finding in record_extract_findings(
-                con, context.run.run_id, results, config.max_absence_termination_rate
-            ):
-                if not finding.success:
-                    context.log.warning(f"{finding.check_name}: {finding.observed_value}")
+        results = []
+        # an erasure's rebuild republishes what is landed: no extraction, no retention
+        if not erasure.REBUILD_TAGS.items() <= context.run.tags.items():
+            config = bridge_sources(settings).get(source)
+            results = sync.extract_source(
+                con, source, config, context.run.run_id, settings.as_of_or_today(), log,
+                pseudonym_key=settings.extra.get(KEY_VARIABLE),
+            )
+            if source == "hris":
+                for finding in record_extract_findings(
+                    con, context.run.run_id, results, config.max_absence_termination_rate
+                ):
+                    if not finding.success:
+                        context.log.warning(f"{finding.check_name}: {finding.observed_value}")
+                # retention: termination dates come from the HRIS just landed
+                done = erasure.apply_retention(con, settings, context.run.run_id, settings.as_of_or_today())
+                if any(done.values()):
+                    context.log.info(f"retention: {done['people_erased']} people erased, "
+                                     f"{done['payroll_rows_removed']} payroll rows removed")
         paths = bridge.paths()
         if paths.pg_url:
             copied = pg_warehouse.mirror_raw(con, paths.pg_url)

@@ -6,8 +6,8 @@ with `blocking=True` for blocking severity so Dagster holds back everything down
 schemas, raw feeds included: dbt building on a bad feed publishes nothing (`publish`
 holds on any blocking failure of the run), and the step pays Great Expectations' fixed
 costs once, its import (~5 s of one core) overlapping the dbt build, not the extract.
-The raw feeds' suites are validated during the dbt build too (lib/quality/early.py).
-Every outcome is written to audit.dq_result and the run's Data Docs.
+Every outcome is written to audit.dq_result and the run's Data Docs; the dbt step's results
+reach this step the same way, as its rows in audit.dq_result.
 """
 
 from collections.abc import Iterator
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from orchestration.defs.resources import BridgeResource
-from orchestration.lib.quality import early, reconciliation, suites
+from orchestration.lib.quality import reconciliation, suites
 from orchestration.lib.quality.audit_rows import write_dq_results
 from orchestration.lib.quality.data_docs import build_data_docs
 from orchestration.lib.quality.outcome import CheckOutcome, CheckSpec
@@ -80,10 +80,8 @@ def _quality_checks(raw_suites: list[str], warehouse_suites: list[str]) -> dg.As
             if not paths.pg_url:
                 built = suites.run_suites(con, warehouse_suites)
                 recon = reconciliation.run_reconciliation(con, thresholds)
-            # raw versions live in the work file on either target; the dbt step has
-            # usually validated them already, while dbt built
-            validated = early.take(context.run.run_id)
-            runs = [validated.get(n) or suites.run_suite_detailed(con, n) for n in raw_suites] + built
+            # raw versions live in the work file on either target
+            runs = [suites.run_suite_detailed(con, n) for n in raw_suites] + built
             outcomes = [o for r in runs for o in r.outcomes] + recon
             write_dq_results(con, context.run.run_id, outcomes)
             earlier = _recorded_outcomes(con, context.run.run_id, exclude={o.check_name for o in outcomes})

@@ -9,35 +9,13 @@ from datetime import UTC, datetime
 import duckdb
 import pyarrow as pa
 
+from connectors.landing import ensure_audit_schema
 from orchestration.lib.quality.outcome import MAX_SAMPLE_KEYS, CheckOutcome, safe_key
-
-# Identical to the connectors' definition (docs/contract.md section 4): either side may create it first.
-DQ_RESULT_DDL = """
-create table if not exists audit.dq_result (
-    run_id VARCHAR,
-    check_name VARCHAR,
-    target_table VARCHAR,
-    severity VARCHAR,
-    success BOOLEAN,
-    observed_value VARCHAR,
-    unexpected_count BIGINT,
-    sample_keys VARCHAR,
-    evaluated_at TIMESTAMP,
-    engine VARCHAR
-)
-"""
-
-_SCHEMA = pa.schema([
-    ("run_id", pa.string()), ("check_name", pa.string()), ("target_table", pa.string()),
-    ("severity", pa.string()), ("success", pa.bool_()), ("observed_value", pa.string()),
-    ("unexpected_count", pa.int64()), ("sample_keys", pa.string()),
-    ("evaluated_at", pa.timestamp("us")), ("engine", pa.string()),
-])
 
 
 def ensure_dq_result_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists audit")
-    con.execute(DQ_RESULT_DDL)
+    """audit.dq_result, with the other audit tables (their one definition: connectors/landing.py)."""
+    ensure_audit_schema(con)
 
 
 def write_dq_results(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: Sequence[CheckOutcome],
@@ -46,7 +24,7 @@ def write_dq_results(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: Sequ
 
     ``evaluated_at`` is stored as naive UTC (the audit tables' convention).
     """
-    ensure_dq_result_table(con)
+    ensure_audit_schema(con)
     if not outcomes:
         return 0
     stamp = (evaluated_at or datetime.now(UTC))
@@ -63,16 +41,18 @@ def write_dq_results(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: Sequ
 
 
 def insert_dq_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple]) -> None:
-    """Append rows (in DQ_RESULT_DDL's column order) as one Arrow batch: DuckDB's
-    executemany runs one insert per row (2-4 ms each here)."""
+    """Append rows (in audit.dq_result's column order) as one Arrow batch: DuckDB's
+    executemany runs one insert per row (2-4 ms each here). The columns and their types are
+    the table's own (connectors/landing.py creates it); DuckDB casts the batch to them."""
     if not rows:
         return
-    table = pa.Table.from_arrays([pa.array(column, type=field.type) for column, field in
-                                  zip(zip(*rows, strict=True), _SCHEMA, strict=True)], schema=_SCHEMA)
+    columns = [name for (name,) in con.execute(
+        "select column_name from duckdb_columns() where schema_name = 'audit' and table_name = 'dq_result' "
+        "and database_name = current_database() order by column_index").fetchall()]
+    table = pa.table(dict(zip(columns, (pa.array(column) for column in zip(*rows, strict=True)), strict=True)))
     con.register("_bridge_dq_rows", table)
     try:
-        con.execute(f"insert into audit.dq_result ({', '.join(_SCHEMA.names)}) "
-                    f"select {', '.join(_SCHEMA.names)} from _bridge_dq_rows")
+        con.execute("insert into audit.dq_result by name select * from _bridge_dq_rows")
     finally:
         con.unregister("_bridge_dq_rows")
 
