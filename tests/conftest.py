@@ -135,6 +135,8 @@ _PG_OWNED = pytest.StashKey[bool]()
 LONGEST_FIRST = (
     "tests/postgres/test_pg_pipeline.py",
     "tests/e2e/test_blocking_checks.py",
+    "tests/e2e/test_cli_sync.py",
+    "tests/privacy/test_erasure.py",
     "tests/e2e/test_history.py",
     "tests/e2e/test_run_queue.py",
     "tests/e2e/test_ground_truth.py",

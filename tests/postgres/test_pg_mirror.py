@@ -188,6 +188,11 @@ def test_mirror_audit_appends_missing_rows_and_upserts_runs(work, pg) -> None:
         "audit.quarantine": 1,
         "audit.dq_result": 0,
         "audit.publication": 0,
+        # every audit table is mirrored, those of provisioning and erasure too (empty here)
+        "audit.provisioning_change": 0,
+        "audit.provisioning_result": 0,
+        "audit.erasure": 0,
+        "audit.suppression": 0,
     }
     assert mirror_audit(con, pg) == dict.fromkeys(first, 0)
     assert _pg_all(pg, "select status, finished_at from audit.pipeline_run") == [("running", None)]
