@@ -308,16 +308,8 @@ def terminated_before(con: duckdb.DuckDBPyConnection, cutoff: date) -> list[str]
 
 
 def retention_days(settings, variable: str) -> int | None:
-    raw = settings.extra.get(variable)
-    if raw is None or str(raw).strip() == "":
-        return None
-    try:
-        days = int(raw)
-    except ValueError:
-        raise ErasureError(f"{variable} must be a whole number of days, got {raw!r}") from None
-    if days < 0:
-        raise ErasureError(f"{variable} must be at least 0, got {days}")
-    return days
+    """Days from the settings (checked, a whole number >= 0, by `Settings.from_env`); None when off."""
+    return settings.get(variable)
 
 
 def apply_retention(con: duckdb.DuckDBPyConnection, settings, run_id: str, as_of: date) -> dict[str, int]:

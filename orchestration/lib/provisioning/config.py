@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from orchestration.lib.settings import Settings, SettingsError
 
-MODES = ("off", "plan", "apply")
 SCOPE_KEYS = ("division", "department")
 
 
@@ -23,21 +22,15 @@ class ProvisioningConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProvisioningConfig:
-        env = settings.extra
+        """The values `Settings.from_env` already parsed and checked in its one pass (ranges, the
+        mode's default, a URL without a token): nothing is parsed a second time here."""
         url = settings.sources.get("LMS_SCIM_URL")
-        token = settings.sources.get("LMS_SCIM_TOKEN")
-        raw_mode = (env.get("BRIDGE_LMS_PROVISIONING") or "").strip().lower()
-        mode = raw_mode or ("plan" if url else "off")
-        if mode not in MODES:
-            raise SettingsError(f"BRIDGE_LMS_PROVISIONING must be one of off, plan, apply; got {raw_mode!r}")
-        if mode != "off" and not url:
-            raise SettingsError(f"BRIDGE_LMS_PROVISIONING={mode} needs LMS_SCIM_URL")
-        if mode != "off" and not token:
-            raise SettingsError("LMS_SCIM_TOKEN is not set (LMS_SCIM_URL is)")
-        return cls(mode=mode, url=url, token=token, scope=parse_scope(env.get("BRIDGE_PROVISIONING_SCOPE", "")),
-                   max_deactivations=_number(env, "BRIDGE_PROVISIONING_MAX_DEACTIVATIONS", 25, int),
-                   max_change_rate=_number(env, "BRIDGE_PROVISIONING_MAX_CHANGE_RATE", 0.10, float, upper=1.0),
-                   workers=_number(env, "BRIDGE_PROVISIONING_WORKERS", 4, int, lower=1))
+        return cls(mode=settings.get("BRIDGE_LMS_PROVISIONING") or ("plan" if url else "off"), url=url,
+                   token=settings.sources.get("LMS_SCIM_TOKEN"),
+                   scope=settings.get("BRIDGE_PROVISIONING_SCOPE") or (),
+                   max_deactivations=settings.get("BRIDGE_PROVISIONING_MAX_DEACTIVATIONS"),
+                   max_change_rate=settings.get("BRIDGE_PROVISIONING_MAX_CHANGE_RATE"),
+                   workers=settings.get("BRIDGE_PROVISIONING_WORKERS"))
 
 
 def parse_scope(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
@@ -55,16 +48,3 @@ def parse_scope(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
         out.setdefault(key, set()).update(v.strip() for v in values.split("|") if v.strip())
     return tuple((k, frozenset(v)) for k, v in sorted(out.items()))
 
-
-def _number(env, name: str, default, kind, *, lower: float = 0, upper: float | None = None):
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a {'whole ' if kind is int else ''}number, got {raw!r}") from None
-    if value < lower or (upper is not None and value > upper):
-        raise SettingsError(f"{name} must be between {lower} and {upper if upper is not None else 'any'}, "
-                            f"got {raw}")
-    return value
