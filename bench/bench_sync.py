@@ -101,7 +101,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     t0 = time.monotonic()
-    proc, ready = start_simulator(args.profile, 42, work / "sim", ["--history-years", str(args.history_years)])
+    history = ["--history-years", str(args.history_years)] if args.history_years != 1 else []
+    proc, ready = start_simulator(args.profile, 42, work / "sim", history)
     print(f"simulator ({args.profile}, {args.history_years} year(s) of history) ready in "
           f"{time.monotonic() - t0:.1f} s, warehouse {args.warehouse}")
     pg = ROOT / "scripts" / "pg_test_server.sh"
