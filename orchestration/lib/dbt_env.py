@@ -16,13 +16,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from connectors import duck
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehousePaths
 
 DBT_ENV_PREFIXES = ("DBT_", "BRIDGE_PG_", "BRIDGE_FRESHNESS_", "PG", "PYTHON", "LC_", "DAGSTER")
 DBT_ENV_NAMES = frozenset({
     "PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "VIRTUAL_ENV", "DO_NOT_TRACK",
-    "BRIDGE_WORK_DB", "BRIDGE_AS_OF", "LRS_ACCOUNT_HOMEPAGE",
+    "BRIDGE_WORK_DB", "BRIDGE_AS_OF", "LRS_ACCOUNT_HOMEPAGE", "BRIDGE_DBT_MEMORY_LIMIT",
 })
 # dagster-dbt runs `dbt --version` once per run, and dbt then asks PyPI for its latest release
 # (it has no switch for that: dbt-labs/dbt-core#6992). The bridge calls nothing beyond
@@ -45,6 +46,8 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     paths = WarehousePaths.for_settings(settings)
     env = {
         "BRIDGE_WORK_DB": str(paths.work),
+        # dbt's share of BRIDGE_MEMORY_LIMIT (profiles.yml `settings:`)
+        "BRIDGE_DBT_MEMORY_LIMIT": duck.limit_text(paths.memory.dbt),
         "LRS_ACCOUNT_HOMEPAGE": settings.sources.get("LRS_ACCOUNT_HOMEPAGE", ""),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_VERSION_CHECK": "false",

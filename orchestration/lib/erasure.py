@@ -45,7 +45,7 @@ from connectors.suppression import (
     normalise,
     pseudonym,
 )
-from orchestration.lib.warehouse import WarehousePaths
+from orchestration.lib.warehouse import WarehousePaths, connect_scratch
 
 RETENTION_VARIABLE = "BRIDGE_RETENTION_DAYS_AFTER_TERMINATION"
 PAYROLL_RETENTION_VARIABLE = "BRIDGE_PAYROLL_RETENTION_DAYS"
@@ -401,7 +401,7 @@ def compact_work_file(paths: WarehousePaths, *, force: bool = False) -> bool:
     tmp = paths.work.with_name(f".{paths.work.name}.compact.tmp")
     for leftover in (tmp, Path(f"{tmp}.wal")):
         leftover.unlink(missing_ok=True)
-    con = duckdb.connect()
+    con = connect_scratch(paths)
     try:
         con.execute(f"attach '{paths.work}' as old_work (read_only)")
         con.execute(f"attach '{tmp}' as new_work")

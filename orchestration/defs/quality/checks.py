@@ -70,7 +70,7 @@ def _quality_checks(raw_suites: list[str], warehouse_suites: list[str]) -> dg.As
             # the same suites, on a copy of what dbt built in Postgres' build schemas
             from orchestration.lib import pg_warehouse
 
-            checked = pg_warehouse.copy_for_checks(paths.pg_url)
+            checked = pg_warehouse.copy_for_checks(paths)
             try:
                 built = suites.run_suites(checked, warehouse_suites)
                 recon = reconciliation.run_reconciliation(checked, thresholds)

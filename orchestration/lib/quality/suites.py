@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 
+from connectors import duck
 from orchestration.lib.quality.db import table_exists
 from orchestration.lib.quality.gx_engine import failed, validate_frame
 from orchestration.lib.quality.outcome import CheckOutcome, CheckSpec, error_text
@@ -38,6 +39,7 @@ from orchestration.lib.quality.suite_model import (
     reference_frame,
     unique,
 )
+from orchestration.lib.warehouse import MemoryBudget
 
 __all__ = ["SUITES", "Suite", "SuiteFrames", "SuiteRun", "check_specs", "on_raw", "read_suite", "run_suite",
            "run_suite_detailed", "run_suites", "suites_for_table", "validate_suite"]
@@ -472,6 +474,6 @@ def _pandas(data: Any) -> Any:
     if not hasattr(data, "to_batches"):
         return data
     # DuckDB turns Arrow into pandas as it turns its own results (same dtypes as .df())
-    with duckdb.connect() as memory:
+    with duck.connect(memory_limit=MemoryBudget().scratch) as memory:
         return memory.from_arrow(data).df()
 
