@@ -10,6 +10,7 @@ from connectors.scim_provision import CORE, ENTERPRISE, Capabilities
 from orchestration.lib.provisioning.apply import held_results
 from orchestration.lib.provisioning.audit_rows import change_columns, write_changes, write_results
 from orchestration.lib.provisioning.config import parse_scope
+from orchestration.lib.provisioning.fields import work_email
 from orchestration.lib.provisioning.plan import PENDING, build_plan, read_people
 from orchestration.lib.settings import SettingsError
 from tests.provisioning.conftest import people_db, person, work_db
@@ -72,6 +73,16 @@ def test_matching_tiers_external_id_then_user_name_then_work_email() -> None:
     assert changes[("43", "externalId")] == "43"
     assert changes[("44", "userName")] == "c@x.org"
     assert {ch.action for ch in plan.changes} == {"update"}
+
+
+def test_the_work_email_is_the_primary_else_the_first_work_else_the_first() -> None:
+    home, work, other = ({"value": "h@x.org", "type": "home"}, {"value": "w@x.org", "type": "work"},
+                         {"value": "o@x.org", "type": "work"})
+    assert work_email({"emails": [home, work, other]}) == "w@x.org"
+    assert work_email({"emails": [home, work, other | {"primary": True}]}) == "o@x.org"
+    assert work_email({"emails": [{"value": None, "primary": True}, "junk", home]}) == "h@x.org"
+    assert work_email({"emails": [{"type": "work"}]}) is None
+    assert work_email({}) is None
 
 
 def test_two_candidates_and_a_user_matching_two_people_are_conflicts_never_written() -> None:
