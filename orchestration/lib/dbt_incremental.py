@@ -35,26 +35,17 @@ def load_manifest(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _macro_closure(manifest: Mapping[str, Any], names: Iterable[str]) -> list[str]:
-    macros, seen, todo = manifest.get("macros", {}), set(), list(names)
+def _closure(items: Mapping[str, Any], start: Iterable[str], edge: str) -> list[str]:
+    """`start` and everything reachable from it through `depends_on[edge]`, among `items`
+    (nodes: the models, seeds and snapshots upstream, as sources have no code; or macros)."""
+    seen: set[str] = set()
+    todo = list(start)
     while todo:
         name = todo.pop()
-        if name in seen or name not in macros:
+        if name in seen or name not in items:
             continue
         seen.add(name)
-        todo.extend(macros[name].get("depends_on", {}).get("macros", []))
-    return sorted(seen)
-
-
-def _upstream(manifest: Mapping[str, Any], unique_id: str) -> list[str]:
-    """The node and every model, seed or snapshot upstream of it (sources have no code)."""
-    nodes, seen, todo = manifest["nodes"], set(), [unique_id]
-    while todo:
-        uid = todo.pop()
-        if uid in seen or uid not in nodes:
-            continue
-        seen.add(uid)
-        todo.extend(nodes[uid].get("depends_on", {}).get("nodes", []))
+        todo.extend(items[name].get("depends_on", {}).get(edge, []))
     return sorted(seen)
 
 
@@ -67,12 +58,12 @@ def fingerprints(manifest: Mapping[str, Any]) -> dict[str, str]:
             continue
         digest = hashlib.sha256()
         used: set[str] = set()
-        for up in _upstream(manifest, uid):
+        for up in _closure(manifest["nodes"], [uid], "nodes"):
             n = manifest["nodes"][up]
             digest.update(f"{up}\0{n.get('checksum', {}).get('checksum', '')}\0".encode())
             digest.update(json.dumps(n.get("config", {}), sort_keys=True, default=str).encode())
             used.update(n.get("depends_on", {}).get("macros", []))
-        for name in _macro_closure(manifest, used):
+        for name in _closure(macros, used, "macros"):
             digest.update(f"{name}\0{macros[name].get('macro_sql', '')}\0".encode())
         out[uid] = digest.hexdigest()
     return out
