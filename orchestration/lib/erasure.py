@@ -9,7 +9,9 @@
   other people's records become their pseudonym `erased-<hmac>`;
 - drops the SCIM ids a full pull in progress cached (`bridge_state.scim_seen`);
 - replaces the person's identifiers in the audit trail's text columns by the pseudonym;
-- appends one `audit.erasure` row: reason, when, counts per table; no personal data.
+- appends one `audit.erasure` row: reason, when, counts per table; no personal data;
+- forgets the incremental models' builds, so the next build makes them from raw again
+  (orchestration/lib/dbt_incremental.py).
 
 The built and published tables are then rebuilt and republished through the normal gate by
 a run without extraction (`bridge erase`), or by the nightly run itself (retention), and the
@@ -45,6 +47,7 @@ from connectors.suppression import (
     normalise,
     pseudonym,
 )
+from orchestration.lib import dbt_incremental
 from orchestration.lib.warehouse import WarehousePaths, connect_scratch
 
 RETENTION_VARIABLE = "BRIDGE_RETENTION_DAYS_AFTER_TERMINATION"
@@ -202,6 +205,8 @@ def erase(con: duckdb.DuckDBPyConnection, key: bytes, employee_number: str, reas
             if n:
                 pseudonymised[f"audit.{table}"] = pseudonymised.get(f"audit.{table}", 0) + n
         if not dry_run:
+            # the incremental models hold rows built from what was just deleted or rewritten
+            dbt_incremental.forget(con)
             con.execute("""insert or ignore into bridge_state.suppressed_identifier
                            select unnest(?::varchar[]), ?, ?, ?""",
                         [sorted(suppressor.hashes), alias, erasure_id, _now()])
@@ -330,6 +335,7 @@ def apply_retention(con: duckdb.DuckDBPyConnection, settings, run_id: str, as_of
         con.begin()
         n = con.execute("delete from raw.payroll__rows where period_end < ?", [cutoff]).fetchall()[0][0]
         if n:
+            dbt_incremental.forget(con)
             con.execute("insert into audit.erasure values (?, ?, ?, ?, ?, ?, ?, ?)",
                         [run_id, str(uuid.uuid4()), _now(), "payroll_retention",
                          f"payroll rows with period_end before {cutoff} ({payroll_days} days)", None,
