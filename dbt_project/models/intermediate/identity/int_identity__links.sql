@@ -14,7 +14,8 @@ emails as (
     select * from {{ ref('int_identity__emails') }}
 ),
 
--- an xAPI actor matches by its mbox (email) or its mbox_sha1sum
+-- an xAPI actor matches by its mbox (email) or its mbox_sha1sum (of the address lower-cased
+-- or as the HRIS writes it: int_identity__emails)
 email_candidates as (
     select
         r.source_system,
@@ -25,7 +26,8 @@ email_candidates as (
                  when by_sha1.employee_number is not null then 'mbox_sha1sum' end) as email_method
     from records as r
     left join emails as by_email on r.match_email = by_email.email
-    left join emails as by_sha1 on r.match_mbox_sha1sum = by_sha1.mbox_sha1sum
+    left join emails as by_sha1
+        on r.match_mbox_sha1sum in (by_sha1.mbox_sha1sum, by_sha1.mbox_sha1sum_as_written)
     group by r.source_system, r.source_key
 ),
 
