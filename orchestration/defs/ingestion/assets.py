@@ -106,10 +106,12 @@ def _extract_and_land(context: dg.AssetExecutionContext, bridge: BridgeResource,
                     if not finding.success:
                         context.log.warning(f"{finding.check_name}: {finding.observed_value}")
                 # retention: termination dates come from the HRIS just landed
-                done = erasure.apply_retention(con, settings, context.run.run_id, settings.as_of_or_today())
+                done = erasure.apply_retention(con, settings, context.run.run_id, settings.as_of_or_today(),
+                                               pg_url=bridge.paths().pg_url)
                 if any(done.values()):
                     context.log.info(f"retention: {done['people_erased']} people erased, "
-                                     f"{done['payroll_rows_removed']} payroll rows removed")
+                                     f"{done['payroll_rows_removed']} payroll rows removed, "
+                                     f"{done['lms_accounts']} LMS accounts deactivated (or, in plan mode, to be)")
         paths = bridge.paths()
         if paths.pg_url:
             copied = pg_warehouse.mirror_raw(con, paths.pg_url)
