@@ -75,13 +75,15 @@ class Person:
     emails: set[str] = field(default_factory=set)         # as found (case kept: xAPI sha1 is of the exact mbox)
     user_names: set[str] = field(default_factory=set)
     lms_user_ids: set[str] = field(default_factory=set)
-    names: set[str] = field(default_factory=set)          # given, family, full and display names
+    names: set[str] = field(default_factory=set)          # full and display names
+    name_parts: set[str] = field(default_factory=set)     # given and family names alone
 
     def identifiers(self) -> list[tuple[str, str]]:
         ids = [(EMPLOYEE_NUMBER, self.employee_number)]
         ids += [(SCIM_ID, i) for i in self.scim_ids] + [(LMS_USER_ID, i) for i in self.lms_user_ids]
         ids += [(EMAIL, e) for e in self.emails | self.user_names]
-        ids += [(NAME, n) for n in self.names]        # looked for in other people's free text only
+        # looked for in other people's free text only (a given name alone too: "thanks Zoë")
+        ids += [(NAME, n) for n in self.names | self.name_parts]
         for e in self.emails:
             for form in {e.strip(), e.strip().lower()}:
                 ids.append((MBOX_SHA1, hashlib.sha1(f"mailto:{form}".encode()).hexdigest()))
@@ -109,7 +111,8 @@ def find_person(con: duckdb.DuckDBPyConnection, employee_number: str) -> Person:
             if user_name:
                 person.user_names.add(user_name)
             full = " ".join(p for p in (given, family) if p)
-            person.names.update(n.strip() for n in (display, formatted, full, given, family) if n and n.strip())
+            person.names.update(n.strip() for n in (display, formatted, full) if n and n.strip())
+            person.name_parts.update(n.strip() for n in (given, family) if n and n.strip())
     lowered = {normalise(EMAIL, e) for e in person.emails}
     for lms_id, emp, email in con.execute("""
             select record_id, json_extract_string(payload, '$.employee_number'),
@@ -151,7 +154,8 @@ def _now() -> datetime:
 
 def _audit_pattern(person: Person) -> str:
     """One regular expression matching any identifier of the person as a whole word (the
-    employee number with or without leading zeros)."""
+    employee number with or without leading zeros). Not a given or family name alone: audit
+    columns hold keys and reasons, where "Field" or "Day" is no one's name."""
     values = person.scim_ids | person.lms_user_ids | person.emails | person.user_names | person.names
     alternatives = sorted((re.escape(v) for v in values if v), key=len, reverse=True)
     alternatives.append("0*" + re.escape(person.employee_number))
