@@ -19,7 +19,6 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import psycopg2
@@ -29,36 +28,13 @@ from connectors.landing import DuckDBLander, RecordSpec
 from orchestration.lib import erasure, pg_warehouse
 from tests.conftest import scratch_database
 from tests.e2e.conftest import pilot_sim  # noqa: F401  (a module-scoped simulator)
+from tests.privacy.everywhere import PICK, assert_others_unchanged, duck_holders
 
 pytestmark = pytest.mark.postgres
 
 KEY = "test-pseudonym-key"
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
-# someone with rows in every feed, about and by them, whose full name nobody else has, and whom
-# an observation about someone else, written by a third person, names
-PICK = """
-with u as (select employee_number, scim_id, email, full_name from staging.stg_hris__users),
-l as (select lms_user_id, employee_number from staging.stg_lms__users),
-managers as (select distinct manager_scim_id from staging.stg_hris__users where manager_scim_id is not null)
-select u.employee_number, u.scim_id, u.email, u.full_name, l.lms_user_id
-from u join l using (employee_number)
-where exists (select 1 from staging.stg_lms__assessments a where a.subject_lms_user_id = l.lms_user_id)
-  and exists (select 1 from staging.stg_lms__assessments a
-              where a.rater_lms_user_id = l.lms_user_id and a.subject_lms_user_id <> l.lms_user_id)
-  and exists (select 1 from staging.stg_lms__reviews r where r.lms_user_id = l.lms_user_id)
-  and exists (select 1 from staging.stg_lms__observations o where o.subject_lms_user_id = l.lms_user_id)
-  and exists (select 1 from staging.stg_lms__observations o
-              where o.subject_lms_user_id <> l.lms_user_id and o.author_lms_user_id <> l.lms_user_id
-                and strpos(lower(o.observation_text), lower(u.full_name)) > 0)
-  and exists (select 1 from staging.stg_checkins__checkins k where k.employee_email = u.email)
-  and exists (select 1 from staging.stg_xapi__statements s where s.actor_email = u.email)
-  and exists (select 1 from staging.stg_payroll__rows p where p.employee_number = u.employee_number)
-  and (select count(*) from staging.stg_hris__users x where x.full_name = u.full_name) = 1
-  and u.scim_id not in (select manager_scim_id from managers)
-order by u.employee_number
-limit 1
-"""
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
 
@@ -86,21 +62,6 @@ def _pg_holders(url: str, pattern: str) -> dict[str, int]:
                 if n:
                     found[f"{schema}.{table}"] = n
             return found
-    finally:
-        con.close()
-
-
-def _duck_holders(path: Path, pattern: str) -> dict[str, int]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        found = {}
-        for schema, table in con.execute("select table_schema, table_name from information_schema.tables "
-                                         "where table_type = 'BASE TABLE'").fetchall():
-            n = con.execute(f'select count(*) from "{schema}"."{table}" t where regexp_matches(lower(t::varchar), ?)',
-                            [pattern.replace(r"\y", r"\b")]).fetchall()[0][0]
-            if n:
-                found[f"{schema}.{table}"] = n
-        return found
     finally:
         con.close()
 
@@ -133,11 +94,11 @@ def _file_bytes(url: str, path: str) -> bytes:
             data, segment = b"", 0
             while True:
                 name = path if segment == 0 else f"{path}.{segment}"
-                cur.execute("select pg_read_binary_file(%s, true)", (name,))
-                chunk = cur.fetchone()[0]
-                if chunk is None:
+                cur.execute("select size from pg_stat_file(%s, true)", (name,))
+                if cur.fetchone()[0] is None:       # no such file (an old one, unlinked)
                     return data
-                data += bytes(chunk)
+                cur.execute("select pg_read_binary_file(%s)", (name,))
+                data += bytes(cur.fetchone()[0])
                 segment += 1
     finally:
         con.close()
@@ -174,14 +135,14 @@ def test_erasure_and_retention_on_a_published_postgres_warehouse(pg_synced, caps
     [(number, scim_id, email, full_name, _lms_id)] = _pg(url, PICK)
     pattern = "|".join([re.escape(email.lower()), re.escape(full_name.lower()), re.escape(scim_id.lower()),
                         rf"\y0*{re.escape(number)}\y"])
+    duck_pattern = pattern.replace(r"\y", r"\b")        # the same word boundary in DuckDB and Python
     needles = [email.encode(), scim_id.encode(), full_name.encode()]
     # they are there before: published, raw, audit, in Postgres and in the work file
     before = _pg_holders(url, pattern)
     assert {"reporting.dim_employee", "restricted.fct_compensation", "raw.hris__users", "raw.lms__observations",
             "raw.payroll__rows", "raw.xapi__statements", "raw.checkins__checkins"} <= set(before), before
-    assert _duck_holders(work, pattern)
+    assert duck_holders(work, duck_pattern)
     others_before = _others_rows(url, number)
-    counts_before = {t: sum(c.values()) for t, c in others_before.items()}
     raw_tables = sorted(f"raw.{t}" for (t,) in _pg(
         url, "select table_name from information_schema.tables where table_schema = 'raw'"))
     files_before = _relation_files(url, raw_tables)
@@ -195,7 +156,7 @@ def test_erasure_and_retention_on_a_published_postgres_warehouse(pg_synced, caps
     assert cli.main(["erase", "--employee-number", number, "--reason", "DSAR 2026-18"]) == 0
     assert "republished" in capsys.readouterr().out
     assert _pg_holders(url, pattern) == {}
-    assert _duck_holders(work, pattern) == {}
+    assert duck_holders(work, duck_pattern) == {}
     assert not [n for n in needles if n in work.read_bytes()]
     assert not [p for p in work_dir.rglob("*") if p.is_file() and p.stat().st_size < 200_000_000
                 and any(n in p.read_bytes() for n in needles)]
@@ -224,12 +185,7 @@ def test_erasure_and_retention_on_a_published_postgres_warehouse(pg_synced, caps
 
     # the others' rows: those that did not name the person are all still there, unchanged, and
     # nobody else gained or lost a row
-    others_after = _others_rows(url, number)
-    rx = re.compile(pattern.replace(r"\y", r"\b"))
-    for table, rows in others_before.items():
-        untouched = Counter({row: n for row, n in rows.items() if not rx.search(row.lower())})
-        assert not (untouched - others_after[table]), table
-        assert sum(others_after[table].values()) == counts_before[table], table
+    assert_others_unchanged(others_before, _others_rows(url, number), duck_pattern)
 
     # two more syncs a week later (the first a full SCIM pull): the sources still serve the
     # person, the suppression list keeps them out
@@ -239,7 +195,7 @@ def test_erasure_and_retention_on_a_published_postgres_warehouse(pg_synced, caps
         _, decision, _ = cli.run_sync(trigger="test", quiet=True)
         assert decision.status == "published"
     assert _pg_holders(url, pattern) == {}
-    assert _duck_holders(work, pattern) == {}
+    assert duck_holders(work, duck_pattern) == {}
     assert ("hris", "users") in {(s, t) for s, t in _pg(url, "select source, stream from audit.suppression")}
 
     # retention: the people terminated more than 90 days before the run's date go, nobody else,
