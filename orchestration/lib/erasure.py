@@ -76,7 +76,7 @@ class Person:
     user_names: set[str] = field(default_factory=set)
     lms_user_ids: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)          # full and display names
-    name_parts: set[str] = field(default_factory=set)     # given and family names alone
+    name_parts: set[str] = field(default_factory=set)     # given and family names nobody else has
 
     def identifiers(self) -> list[tuple[str, str]]:
         ids = [(EMPLOYEE_NUMBER, self.employee_number)]
@@ -104,8 +104,11 @@ def find_person(con: duckdb.DuckDBPyConnection, employee_number: str) -> Person:
                json_extract_string(payload, ['$.displayName', '$.name.formatted', '$.name.givenName',
                                              '$.name.familyName'])
         from raw.hris__users""").fetchall()
+    others: set[str] = set()      # given and family names of everyone else
     for scim_id, emp, emails, user_name, (display, formatted, given, family) in rows:
-        if emp is not None and normalise(EMPLOYEE_NUMBER, emp) == number:
+        if emp is None or normalise(EMPLOYEE_NUMBER, emp) != number:
+            others.update(normalise(NAME, n) for n in (given, family) if n)
+        else:
             person.scim_ids.add(scim_id)
             person.emails.update(e for e in emails or [] if e)
             if user_name:
@@ -113,6 +116,9 @@ def find_person(con: duckdb.DuckDBPyConnection, employee_number: str) -> Person:
             full = " ".join(p for p in (given, family) if p)
             person.names.update(n.strip() for n in (display, formatted, full) if n and n.strip())
             person.name_parts.update(n.strip() for n in (given, family) if n and n.strip())
+    # a given or family name alone identifies them only where nobody else has it: "thanks James"
+    # in a team of five Jameses stays as written
+    person.name_parts = {n for n in person.name_parts if normalise(NAME, n) not in others}
     lowered = {normalise(EMAIL, e) for e in person.emails}
     for lms_id, emp, email in con.execute("""
             select record_id, json_extract_string(payload, '$.employee_number'),

@@ -107,12 +107,15 @@ ZOE = [{"id": "scim-zoe", "userName": "zoe.angstrom@example.org", "displayName":
         "name": {"givenName": "Zoë", "familyName": "Ångström-Ruiz"},
         "emails": [{"value": "Zoe.Angstrom@example.org"}], ENT: {"employeeNumber": "0811"}},
        {"id": "scim-ole", "userName": "ole.berg@example.org", "name": {"givenName": "Ole", "familyName": "Berg"},
-        "emails": [{"value": "ole.berg@example.org"}], ENT: {"employeeNumber": "812"}}]
+        "emails": [{"value": "ole.berg@example.org"}], ENT: {"employeeNumber": "812"}},
+       {"id": "scim-ida", "userName": "ida@example.org", "name": {"givenName": "Ida", "familyName": "Ångström-Ruiz"},
+        "emails": [{"value": "ida@example.org"}], ENT: {"employeeNumber": "813"}}]
 OBSERVATIONS = [
     # about Ole, by Ole's manager: kept, the text naming Zoë pseudonymised
     {"id": 1, "subject_user_id": 31, "author_user_id": 40,
      "text": "Paired with ZOË ångström-ruiz on the handover; zoe.angstrom@EXAMPLE.org has the notes. Thanks zoë!"},
-    {"id": 2, "subject_user_id": 31, "author_user_id": 40, "text": "Zoëy and Zoëlla are other people"},
+    # her family name alone is Ida's too: it names nobody in particular
+    {"id": 2, "subject_user_id": 31, "author_user_id": 40, "text": "Zoëy, Zoëlla and Ångström-Ruiz are others"},
     {"id": 3, "subject_user_id": 30, "author_user_id": 31, "text": "About Zoë herself: removed whole"},
 ]
 CHECKINS = [{"id": "c1", "employee_email": "ole.berg@example.org", "manager_email": "boss@example.org",
@@ -136,7 +139,7 @@ def test_free_text_naming_the_person_is_pseudonymised_in_the_records_kept() -> N
     texts = dict(con.execute("select record_id, json_extract_string(payload, '$.text') "
                              "from raw.lms__observations").fetchall())
     assert texts == {"1": f"Paired with {alias} on the handover; {alias} has the notes. Thanks {alias}!",
-                     "2": "Zoëy and Zoëlla are other people"}
+                     "2": "Zoëy, Zoëlla and Ångström-Ruiz are others"}
     assert con.execute("select json_extract_string(payload, '$.note') from raw.checkins__checkins").fetchall() == \
         [(f"Waiting on {alias}",)]
     assert result.free_text == {"raw.lms__observations": 1, "raw.checkins__checkins": 1}
