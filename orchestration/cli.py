@@ -576,7 +576,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
                                        dry_run=args.dry_run)
                 if paths.pg_url and not args.dry_run:
                     erasure.erase_postgres(con, paths.pg_url, result)
-                lms = erasure.deactivate_and_record(con, settings, result)
+                [lms] = erasure.deactivate_and_record(con, settings, result) or [None]
             finally:
                 con.close()
     except (erasure.ErasureError, SyncAlreadyRunning) as exc:

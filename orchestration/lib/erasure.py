@@ -241,11 +241,12 @@ def erase(con: duckdb.DuckDBPyConnection, key: bytes, employee_number: str, reas
     return ErasureResult(erasure_id, alias, removed, pseudonymised, dry_run, free_text, pattern, person)
 
 
-def deactivate_in_lms(settings, person: Person, *, dry_run: bool = False) -> int | None:
-    """With provisioning on (CONTRACT section 5), deactivate the person's active LMS accounts
-    (matched as provisioning matches: employee number, else work e-mail); in `plan` mode, or
-    with `dry_run`, only count them. Their HRIS record is gone, so provisioning would never do
-    it. Returns the accounts (to be) deactivated; None when provisioning is off."""
+def deactivate_in_lms(settings, *people: Person, dry_run: bool = False) -> list[int] | None:
+    """With provisioning on (CONTRACT section 5), deactivate each person's active LMS accounts
+    (found by the enterprise extension's employee number, else the work e-mail); in `plan`
+    mode, or with `dry_run`, only count them. Their HRIS record is gone, so provisioning would
+    never do it. Returns the accounts (to be) deactivated per person, the LMS's users listed
+    once however many people; None when provisioning is off."""
     from connectors.scim_provision import ScimTarget
     from orchestration.lib.provisioning.config import ProvisioningConfig
     from orchestration.lib.provisioning.fields import email_key, number_key, work_email
@@ -254,16 +255,19 @@ def deactivate_in_lms(settings, person: Person, *, dry_run: bool = False) -> int
     cfg = ProvisioningConfig.from_settings(settings)
     if cfg.mode not in ("plan", "apply"):
         return None
-    emails = {normalise(EMAIL, e) for e in person.emails}
+    counts = []
     with ScimTarget(target_config(cfg)) as target:
-        mine = [u for u in target.all_users()
-                if number_key((u.get(_ENT) or {}).get("employeeNumber")) == person.employee_number
-                or email_key(work_email(u)) in emails]
-        active = [u for u in mine if u.get("active", True) is not False]
-        if not dry_run and cfg.mode == "apply":
-            for user in active:
-                target.patch(str(user["id"]), [{"op": "replace", "path": "active", "value": False}])
-    return len(active)
+        users = [u for u in target.all_users() if u.get("active", True) is not False]
+        for person in people:
+            emails = {normalise(EMAIL, e) for e in person.emails}
+            active = [u for u in users
+                      if number_key((u.get(_ENT) or {}).get("employeeNumber")) == person.employee_number
+                      or email_key(work_email(u)) in emails]
+            if not dry_run and cfg.mode == "apply":
+                for user in active:
+                    target.patch(str(user["id"]), [{"op": "replace", "path": "active", "value": False}])
+            counts.append(len(active))
+    return counts
 
 
 @dataclass(frozen=True)
@@ -284,28 +288,35 @@ class LmsDeactivation:
         return f"LMS accounts {'deactivated' if self.done else 'to deactivate'}: {self.accounts}"
 
 
-def deactivate_and_record(con: duckdb.DuckDBPyConnection, settings, result: ErasureResult) -> LmsDeactivation | None:
-    """The LMS side of an erasure, on request or by retention alike: deactivate the accounts
-    (or count them in `plan` mode and dry runs) and add the count to the erasure's audit row
-    (its `removed` counts). None when provisioning is off. A failure leaves the erasure as done
-    and is recorded, naming the exception type only (its text could quote the LMS's data)."""
+def deactivate_and_record(con: duckdb.DuckDBPyConnection, settings,
+                          *results: ErasureResult) -> list[LmsDeactivation] | None:
+    """The LMS side of erasures, on request or by retention alike: deactivate each person's
+    accounts (or count them in `plan` mode and dry runs) and add the count to the erasure's
+    audit row (its `removed` counts). None when provisioning is off. A failure leaves the
+    erasures as done and is recorded, naming nothing (its text could quote the LMS's data)."""
     from orchestration.lib.provisioning.config import ProvisioningConfig
 
     mode = ProvisioningConfig.from_settings(settings).mode
-    if mode not in ("plan", "apply") or result.person is None:
+    results = tuple(r for r in results if r.person is not None)
+    if mode not in ("plan", "apply") or not results:
         return None
-    done = mode == "apply" and not result.dry_run
+    dry_run = any(r.dry_run for r in results)
+    done = mode == "apply" and not dry_run
     try:
-        outcome = LmsDeactivation(done, deactivate_in_lms(settings, result.person, dry_run=not done))
-    except Exception:   # noqa: BLE001  the erasure stands; the operator finishes this by hand
-        outcome = LmsDeactivation(done, None)
-    if not result.dry_run:
+        counts = deactivate_in_lms(settings, *(r.person for r in results), dry_run=not done)
+    except Exception:   # noqa: BLE001  the erasures stand; the operator finishes this by hand
+        counts = [None] * len(results)
+    outcomes = [LmsDeactivation(done, n) for n in counts]
+    for result, outcome in zip(results, outcomes, strict=True):
+        if result.dry_run:
+            continue
         [(removed,)] = con.execute("select removed from audit.erasure where erasure_id = ?",
                                    [result.erasure_id]).fetchall()
-        counts = json.loads(removed or "{}") | {outcome.audit_key: 1 if outcome.accounts is None else outcome.accounts}
+        recorded = json.loads(removed or "{}") | {
+            outcome.audit_key: 1 if outcome.accounts is None else outcome.accounts}
         con.execute("update audit.erasure set removed = ? where erasure_id = ?",
-                    [json.dumps(counts, sort_keys=True), result.erasure_id])
-    return outcome
+                    [json.dumps(recorded, sort_keys=True), result.erasure_id])
+    return outcomes
 
 
 def erase_postgres(con: duckdb.DuckDBPyConnection, url: str, *results: ErasureResult,
@@ -396,9 +407,9 @@ def apply_retention(con: duckdb.DuckDBPyConnection, settings, run_id: str, as_of
             result = erase(con, key, number, f"retention: terminated more than {days} days before {as_of}",
                            trigger="retention", run_id=run_id)
             results.append(result)
-            lms = deactivate_and_record(con, settings, result)
             done["people_erased"] += 1
-            done["lms_accounts"] += (lms.accounts or 0) if lms else 0
+        lms = deactivate_and_record(con, settings, *results) or []
+        done["lms_accounts"] = sum(o.accounts or 0 for o in lms)
     if payroll_days is not None:
         cutoff = as_of - timedelta(days=payroll_days)
         con.begin()

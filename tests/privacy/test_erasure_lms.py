@@ -41,14 +41,14 @@ def test_erasure_deactivates_the_lms_account(sim) -> None:  # noqa: F811
     settings = Settings.from_env({**sim.env, "BRIDGE_LMS_PROVISIONING": "apply"}, dotenv_path=None)
     [user] = _active_users(settings, 1)
     person = erasure.Person(number_key(user[ENT]["employeeNumber"]), emails={work_email(user) or ""})
-    assert erasure.deactivate_in_lms(settings, person, dry_run=True) == 1
+    assert erasure.deactivate_in_lms(settings, person, dry_run=True) == [1]
     assert _is_active(settings, user["id"]) is True
     plan_only = Settings.from_env({**sim.env, "BRIDGE_LMS_PROVISIONING": "plan"}, dotenv_path=None)
-    assert erasure.deactivate_in_lms(plan_only, person) == 1          # plan mode counts, changes nothing
+    assert erasure.deactivate_in_lms(plan_only, person) == [1]          # plan mode counts, changes nothing
     assert _is_active(settings, user["id"]) is True
-    assert erasure.deactivate_in_lms(settings, person) == 1
+    assert erasure.deactivate_in_lms(settings, person) == [1]
     assert _is_active(settings, user["id"]) is False
-    assert erasure.deactivate_in_lms(settings, person) == 0
+    assert erasure.deactivate_in_lms(settings, person) == [0]
     off = Settings.from_env({**sim.env, "BRIDGE_LMS_PROVISIONING": "off"}, dotenv_path=None)
     assert erasure.deactivate_in_lms(off, person) is None
 
