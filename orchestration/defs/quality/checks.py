@@ -64,7 +64,7 @@ def _quality_checks(raw_suites: list[str], warehouse_suites: list[str]) -> dg.As
     def quality_checks(
         context: dg.AssetCheckExecutionContext, bridge: BridgeResource
     ) -> Iterator[dg.AssetCheckResult]:
-        thresholds = reconciliation.QualityThresholds.from_env(bridge.settings().extra)
+        thresholds = reconciliation.QualityThresholds.from_settings(bridge.settings())
         paths = bridge.paths()
         if paths.pg_url:
             # the same suites, on a copy of what dbt built in Postgres' build schemas

@@ -96,7 +96,8 @@ xapi_candidates as (
                  when by_sha1.employee_number is not null then 'mbox_sha1sum' end) as email_method
     from xapi_actors as a
     left join emails as by_mbox on a.actor_email = by_mbox.email
-    left join emails as by_sha1 on a.actor_mbox_sha1sum = by_sha1.mbox_sha1sum
+    left join emails as by_sha1
+        on a.actor_mbox_sha1sum in (by_sha1.mbox_sha1sum, by_sha1.mbox_sha1sum_as_written)
     group by a.actor_key
 ),
 
