@@ -576,20 +576,15 @@ def cmd_erase(args: argparse.Namespace) -> int:
                                        dry_run=args.dry_run)
                 if paths.pg_url and not args.dry_run:
                     erasure.erase_postgres(con, paths.pg_url, result)
+                [lms] = erasure.deactivate_and_record(con, settings, result) or [None]
             finally:
                 con.close()
     except (erasure.ErasureError, SyncAlreadyRunning) as exc:
         print(f"bridge: {exc}", file=sys.stderr)
         return 2
     print("\n".join(result.lines()))
-    try:
-        lms = erasure.deactivate_in_lms(settings, result.person, dry_run=args.dry_run)
-    except Exception as exc:    # noqa: BLE001  the erasure stands; the operator finishes this by hand
-        print(f"bridge: deactivating the LMS account failed ({type(exc).__name__}): deactivate it in the LMS",
-              file=sys.stderr)
-        lms = None
     if lms is not None:
-        print(f"LMS accounts {'to deactivate' if args.dry_run else 'deactivated'}: {lms}")
+        print(lms.line(), file=sys.stderr if lms.accounts is None else sys.stdout)
     if args.dry_run:
         print("dry run: nothing was changed")
         return 0

@@ -124,10 +124,11 @@ def _extract_and_land(context: dg.AssetExecutionContext, bridge: BridgeResource,
                         context.log.warning(f"{finding.check_name}: {finding.observed_value}")
                 # retention: termination dates come from the HRIS just landed; after every feed,
                 # so it also reaches what the others landed tonight
-                done = erasure.apply_retention(con, settings, run_id, as_of)
+                done = erasure.apply_retention(con, settings, run_id, as_of, pg_url=bridge.paths().pg_url)
                 if any(done.values()):
                     context.log.info(f"retention: {done['people_erased']} people erased, "
-                                     f"{done['payroll_rows_removed']} payroll rows removed")
+                                     f"{done['payroll_rows_removed']} payroll rows removed, "
+                                     f"{done['lms_accounts']} LMS accounts deactivated (or, in plan mode, to be)")
         else:
             outcomes = {source: parallel_extract.FeedOutcome(source, [], None, 0.0) for source in sources}
         paths = bridge.paths()
