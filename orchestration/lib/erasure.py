@@ -329,7 +329,8 @@ def erase_postgres(con: duckdb.DuckDBPyConnection, url: str, *results: ErasureRe
     """The same erasures in a PostgreSQL warehouse: each raw table an erasure changed (and
     `tables`, raw tables changed otherwise, e.g. by payroll retention) is copied again from the
     work file, the audit trail's key columns are pseudonymised there too, and the tables are
-    vacuumed (FULL: rewritten, so the deleted tuples' bytes are gone). The rebuild's schema
+    vacuumed (FULL: rewritten, so the deleted tuples' bytes are gone; ANALYZE: the planner's
+    statistics sampled afresh, so `pg_statistic` keeps no value of theirs). The rebuild's schema
     swap then drops the previously published tables."""
     from orchestration.lib import pg_warehouse
     from orchestration.lib.postgres.connection import connect, parse_warehouse_url
@@ -359,7 +360,7 @@ def erase_postgres(con: duckdb.DuckDBPyConnection, url: str, *results: ErasureRe
         pg.autocommit = True        # VACUUM runs outside a transaction
         with pg.cursor() as cur:
             for table in changed + audit_changed:
-                cur.execute(f"vacuum full {table}")
+                cur.execute(f"vacuum (full, analyze) {table}")
     finally:
         pg.close()
 

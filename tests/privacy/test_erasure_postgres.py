@@ -185,6 +185,11 @@ def test_erasure_and_retention_on_a_published_postgres_warehouse(pg_synced, caps
             data = _file_bytes(url, new)
             assert not [n for n in needles if n in data], (table, new)
 
+    # nor do the planner's statistics (most common values, histograms) sampled before the erasure
+    assert _pg(url, "select schemaname, tablename, attname from pg_stats where schemaname <> all(%s) and "
+                    "lower(coalesce(most_common_vals::text, '') || ' ' || coalesce(histogram_bounds::text, '')) ~ %s",
+               (list(SYSTEM_SCHEMAS), pattern)) == []
+
     # the others' rows: those that did not name the person are all still there, unchanged, and
     # nobody else gained or lost a row
     assert_others_unchanged(others_before, _others_rows(url, number), duck_pattern)
