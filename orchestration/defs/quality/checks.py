@@ -67,15 +67,11 @@ def _quality_checks(raw_suites: list[str], warehouse_suites: list[str]) -> dg.As
         thresholds = reconciliation.QualityThresholds.from_env(bridge.settings().extra)
         paths = bridge.paths()
         if paths.pg_url:
-            # the same suites, on a copy of what dbt built in Postgres' build schemas
-            from orchestration.lib import pg_warehouse
+            # the same suites, run as SQL in Postgres on what dbt built in its build schemas
+            from orchestration.lib.quality import postgres_checks
 
-            checked = pg_warehouse.copy_for_checks(paths.pg_url)
-            try:
-                built = suites.run_suites(checked, warehouse_suites)
-                recon = reconciliation.run_reconciliation(checked, thresholds)
-            finally:
-                checked.close()
+            built = postgres_checks.run_suites(paths.pg_url, warehouse_suites)
+            recon = postgres_checks.run_reconciliation(paths.pg_url, thresholds)
         with bridge.work() as con:
             if not paths.pg_url:
                 built = suites.run_suites(con, warehouse_suites)

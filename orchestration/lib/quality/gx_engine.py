@@ -324,6 +324,9 @@ def validate_sql_frame(suite: Suite, index: int, frame: Frame, source: Any, quer
             continue
         res = r.result or {}
         rows = [x for x in res.get("partial_unexpected_index_list") or [] if isinstance(x, dict)]
+        if not rows:  # a multi-column expectation on SQL lists its failing rows' columns as its values
+            rows = [x for x in res.get("partial_unexpected_list") or []
+                    if isinstance(x, dict) and all(k in x for k in e.keys)]
         sample = list(dict.fromkeys(_key_of([row.get(k) for k in e.keys]) for row in rows)) if e.keys else []
         if rows:  # the pages show keys, as the audit rows do, never the rows' other values
             res["partial_unexpected_index_list"] = sample
