@@ -1,8 +1,10 @@
 """Running one frame through Great Expectations and turning its result into outcomes.
 
 One ephemeral GX context per process, created on first use (importing GX alone takes
-~5 s here). Expectation suites are validated directly on a pandas batch, not registered
-as validation definitions: registering re-serialises the whole context config each time.
+~5 s here). A frame is validated either batch by batch on pandas frames (DuckDB), the
+results combined, or as a query asset of GX's Postgres data source (SQL in the server).
+Expectation suites are validated directly on a batch, not registered as validation
+definitions: registering re-serialises the whole context config each time.
 """
 
 from __future__ import annotations

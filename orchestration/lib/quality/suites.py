@@ -1,13 +1,14 @@
 """Great Expectations suites, defined in code and reviewed like code.
 
 Each suite is bound to one target table. A suite is a list of *frames*: a SQL query
-over the DuckDB working database (selecting only the columns its checks need)
-whose result is validated as a pandas frame by GX. Cross-table rules
+(selecting only the columns its checks need) whose rows GX validates. Cross-table rules
 (relationships, parent ranges, reconciliation arithmetic) are computed in SQL into
 a boolean column and validated by GX like any other column, so every check of a
 suite goes through the same engine and the same Data Docs.
 
-GX's SQL datasource over duckdb-engine fails on this stack, and GX is slow to
+On DuckDB a frame is read in bounded Arrow batches, each validated as a pandas frame
+(GX's SQL datasource over duckdb-engine fails on this stack); on Postgres
+(``postgres_checks``) GX runs the same frames as SQL in the server. GX is slow to
 import, so specs are plain data: ``check_specs()`` never imports GX nor touches a
 database, and ``run_suite`` builds one ephemeral GX context per process.
 """
