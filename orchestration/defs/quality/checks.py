@@ -64,7 +64,9 @@ def _quality_checks(raw_suites: list[str], warehouse_suites: list[str]) -> dg.As
     def quality_checks(
         context: dg.AssetCheckExecutionContext, bridge: BridgeResource
     ) -> Iterator[dg.AssetCheckResult]:
-        thresholds = reconciliation.QualityThresholds.from_env(bridge.settings().extra)
+        settings = bridge.settings()
+        thresholds = reconciliation.QualityThresholds.from_env(settings.extra)
+        batch_rows = settings.get("BRIDGE_CHECK_BATCH_ROWS")  # bounds the checks' memory on DuckDB
         paths = bridge.paths()
         if paths.pg_url:
             # the same suites, run as SQL in Postgres on what dbt built in its build schemas
@@ -74,10 +76,10 @@ def _quality_checks(raw_suites: list[str], warehouse_suites: list[str]) -> dg.As
             recon = postgres_checks.run_reconciliation(paths.pg_url, thresholds)
         with bridge.work() as con:
             if not paths.pg_url:
-                built = suites.run_suites(con, warehouse_suites)
+                built = suites.run_suites(con, warehouse_suites, batch_rows=batch_rows)
                 recon = reconciliation.run_reconciliation(con, thresholds)
             # raw versions live in the work file on either target
-            runs = [suites.run_suite_detailed(con, n) for n in raw_suites] + built
+            runs = [suites.run_suite_detailed(con, n, batch_rows=batch_rows) for n in raw_suites] + built
             outcomes = [o for r in runs for o in r.outcomes] + recon
             write_dq_results(con, context.run.run_id, outcomes)
             earlier = _recorded_outcomes(con, context.run.run_id, exclude={o.check_name for o in outcomes})
