@@ -147,7 +147,11 @@ class _Tally:
         room = MAX_SAMPLE_KEYS - len(self.positions)
         positions = [p for p in res.get("partial_unexpected_index_list") or [] if isinstance(p, int)][:room]
         self.positions += [offset + p for p in positions]
-        self.values += list(res.get("partial_unexpected_list") or [])[:MAX_SAMPLE_KEYS - len(self.values)]
+        values = list(res.get("partial_unexpected_list") or [])
+        if e.gx_type in SET_LEVEL:  # the duplicated values, as GX lists them, not the flag behind them
+            cols = e.kwargs.get("column_list")
+            values = [{c: df.at[p, c] for c in cols} if cols else df.at[p, e.kwargs["column"]] for p in positions]
+        self.values += values[:MAX_SAMPLE_KEYS - len(self.values)]
         self.keys += _sample_keys(df, e.keys, positions)
 
     def result(self, config: Any) -> Any:
@@ -186,7 +190,8 @@ def _raised(r: Any) -> bool:
 
 def _value_counts(values: Sequence[Any]) -> list[dict[str, Any]]:
     try:
-        counts = Counter(values).most_common(MAX_SAMPLE_KEYS)
+        # GX counts a multi-column value as the tuple of its values
+        counts = Counter(tuple(v.values()) if isinstance(v, dict) else v for v in values).most_common(MAX_SAMPLE_KEYS)
         return [{"value": v, "count": n} for v, n in sorted(counts, key=lambda x: (-x[1], x[0]))]
     except TypeError:
         return [{"error": "partial_exception_counts requires a hashable type"}]
@@ -204,11 +209,11 @@ def validate_batches(suite: Suite, index: int, frame: Frame, batches: Iterable[A
     last: Any = None
     offset = 0
     for df in batches:
-        last = _validate_one(suite, index, row_level, df, tallies, offset)
+        last = _validate_one(f"{suite.name}__frame{index}__rows", suite, row_level, df, tallies, offset)
         offset += len(df)
     if aggregate is not None:
-        last = _validate_one(suite, index, [e for e in frame.expects if e.gx_type in AGGREGATE], aggregate,
-                             tallies, 0) or last
+        last = _validate_one(f"{suite.name}__frame{index}__aggregate", suite,
+                             [e for e in frame.expects if e.gx_type in AGGREGATE], aggregate, tallies, 0) or last
     configs = _configs(suite, index, frame)
     results = [tallies[e.check_name].result(configs[e.check_name]) for e in frame.expects
                if tallies[e.check_name].results]
@@ -224,14 +229,14 @@ def validate_batches(suite: Suite, index: int, frame: Frame, batches: Iterable[A
     return outcomes, _suite_result(f"{suite.name}__frame{index}", last, results)
 
 
-def _validate_one(suite: Suite, index: int, expects: Sequence[Expect], df: Any, tallies: dict[str, _Tally],
+def _validate_one(key: str, suite: Suite, expects: Sequence[Expect], df: Any, tallies: dict[str, _Tally],
                   offset: int) -> Any:
     if not expects:
         return None
     df = df.reset_index(drop=True)  # GX reports row positions; keys are looked up by position
     forms = [batch_form(e) for e in expects]
     with _gx_lock:
-        gx_suite = _cached_suite(f"{suite.name}__frame{index}__{len(forms)}", suite, forms)
+        gx_suite = _cached_suite(key, suite, forms)
         batch = _batch_definition().get_batch(batch_parameters={"dataframe": df})
         # BASIC has the counts of every result. Only a failure needs SUMMARY's row positions
         # (its sample keys), which cost a third of the validation: failures are validated again.
