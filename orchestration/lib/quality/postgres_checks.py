@@ -17,10 +17,10 @@ from typing import Any
 from orchestration.lib.pg_warehouse import CHECKED_SCHEMAS, WRITER
 from orchestration.lib.postgres.connection import connect, parse_warehouse_url
 from orchestration.lib.quality import reconciliation
-from orchestration.lib.quality.db import table_exists
-from orchestration.lib.quality.gx_engine import failed, postgres_source, validate_sql_frame
-from orchestration.lib.quality.outcome import CheckOutcome, CheckSpec, error_text
-from orchestration.lib.quality.suites import SUITES, SuiteRun, frame_sql
+from orchestration.lib.quality.gx_engine import postgres_source, validate_sql_frame
+from orchestration.lib.quality.outcome import CheckOutcome
+from orchestration.lib.quality.suite_model import Frame
+from orchestration.lib.quality.suites import SUITES, SuiteRun, frame_sql, run_frames
 
 _BUILT = {published: built for built, published in CHECKED_SCHEMAS.items() if built != published}
 _PUBLISHED_NAME = re.compile(rf"\b({'|'.join(map(re.escape, _BUILT))})\.")
@@ -59,23 +59,11 @@ def run_suites(url: str, names: Iterable[str], *, now: datetime | None = None) -
 
 
 def _run_suite(tables: BuiltTables, source: Any, name: str, now: datetime | None) -> SuiteRun:
-    suite = SUITES[name]
-    run = SuiteRun(suite.name, suite.target_table, [])
-    for index, frame in enumerate(suite.frames):
-        specs = [CheckSpec(e.check_name, suite.target_table, e.severity, e.description) for e in frame.expects]
-        missing = [t for t in frame.tables if not table_exists(tables, t)]
-        if missing:
-            run.outcomes += [failed(s, f"missing table: {', '.join(missing)}") for s in specs]
-            continue
+    def validate(run: SuiteRun, index: int, frame: Frame) -> tuple[list[CheckOutcome], Any]:
         query = f"select * from ({built(frame_sql(frame, now))}) as frame"  # GX wants a query starting with SELECT
-        try:
-            outcomes, gx_result = validate_sql_frame(suite, index, frame, source, query)
-        except Exception as exc:  # noqa: BLE001 - the contract is an outcome per spec, never a crash
-            run.outcomes += [failed(s, f"query failed: {error_text(exc)}") for s in specs]
-            continue
-        run.outcomes += outcomes
-        run.gx_results.append(gx_result)
-    return run
+        return validate_sql_frame(SUITES[name], index, frame, source, query)
+
+    return run_frames(tables, name, validate, error="query failed")
 
 
 def run_reconciliation(url: str, thresholds: reconciliation.QualityThresholds | None = None) -> list[CheckOutcome]:

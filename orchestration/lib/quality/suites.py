@@ -15,7 +15,7 @@ database, and ``run_suite`` builds one ephemeral GX context per process.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -426,6 +426,33 @@ def run_suite_detailed(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: 
     DuckDB's SQL, so memory stays bounded whatever the table's size."""
     if batch_rows < 1:
         raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
+
+    def validate(run: SuiteRun, index: int, frame: Frame) -> tuple[list[CheckOutcome], Any]:
+        sql = frame_sql(frame, now)
+        try:
+            aggregate = _aggregate(con, frame, sql)
+            reader = con.sql(_with_flags(frame, sql)).to_arrow_reader(batch_rows)
+        except duckdb.Error as exc:
+            raise FrameError(f"query failed: {error_text(exc)}") from None
+        try:
+            return validate_batches(_suite(suite_name), index, frame, _pandas_batches(reader, run.batch_sizes),
+                                    aggregate)
+        finally:
+            reader.close()
+
+    return run_frames(con, suite_name, validate)
+
+
+class FrameError(Exception):
+    """A frame that could not be read; its message is every one of its outcomes' observed value."""
+
+
+def run_frames(con: Any, suite_name: str,
+               validate: Callable[[SuiteRun, int, Frame], tuple[list[CheckOutcome], Any]], *,
+               error: str = "validation failed") -> SuiteRun:
+    """One outcome per spec, in spec order, whichever warehouse ``validate`` reads: a frame
+    whose tables are missing (``con``: DuckDB's ``execute`` interface), whose query fails or
+    whose validation fails gives failed outcomes, never an exception."""
     suite = _suite(suite_name)
     run = SuiteRun(suite.name, suite.target_table, [])
     for index, frame in enumerate(suite.frames):
@@ -434,21 +461,14 @@ def run_suite_detailed(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: 
         if missing:
             run.outcomes += [failed(s, f"missing table: {', '.join(missing)}") for s in specs]
             continue
-        sql = frame_sql(frame, now)
         try:
-            aggregate = _aggregate(con, frame, sql)
-            reader = con.sql(_with_flags(frame, sql)).to_arrow_reader(batch_rows)
-        except duckdb.Error as exc:
-            run.outcomes += [failed(s, f"query failed: {error_text(exc)}") for s in specs]
+            outcomes, gx_result = validate(run, index, frame)
+        except FrameError as exc:
+            run.outcomes += [failed(s, str(exc)) for s in specs]
             continue
-        try:
-            outcomes, gx_result = validate_batches(suite, index, frame, _pandas_batches(reader, run.batch_sizes),
-                                                   aggregate)
         except Exception as exc:  # noqa: BLE001 - the contract is an outcome per spec, never a crash
-            run.outcomes += [failed(s, f"validation failed: {error_text(exc)}") for s in specs]
+            run.outcomes += [failed(s, f"{error}: {error_text(exc)}") for s in specs]
             continue
-        finally:
-            reader.close()
         run.outcomes += outcomes
         run.gx_results.append(gx_result)
     return run
