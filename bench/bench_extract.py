@@ -91,12 +91,12 @@ def _fetch_only(feed: str, env: dict) -> tuple[int, int]:
 
 
 def _land(feed: str, env: dict, db: str) -> tuple[int, int]:
-    import duckdb
-
+    from connectors import duck
     from connectors.config import sources_from_mapping
     from connectors.sync import extract_source
+    from orchestration.lib.warehouse import MemoryBudget
 
-    con = duckdb.connect(db)
+    con = duck.connect(db, memory_limit=MemoryBudget().work)    # the run's work file, as bounded
     try:
         results = extract_source(con, feed, sources_from_mapping(env).get(feed), "bench",
                                  date.fromisoformat(env["BRIDGE_AS_OF"]))

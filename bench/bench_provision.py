@@ -75,9 +75,14 @@ def main() -> int:
     from simulator import Simulator
     from tests.provisioning.truth_people import people_from_truth
 
+    started = time.perf_counter()
+    # generating `large` (100,000 people, ~2.3M statements) takes minutes, more on a loaded machine
     with tempfile.TemporaryDirectory(prefix="bench-provision-") as tmp, \
-            Simulator(args.profile, seed=args.seed, workdir=Path(tmp) / "sim") as sim:
+            Simulator(args.profile, seed=args.seed, workdir=Path(tmp) / "sim", startup_timeout=3600) as sim:
         env = sim.env
+        print(f"simulator ({args.profile}) ready in {time.perf_counter() - started:.0f} s, "
+              f"{_proc_cpu(sim.proc.pid):.0f} CPU s (generating the world: "
+              f"{sim.ready['generate_seconds']:.0f} s)", flush=True)
         people = people_from_truth(sim.truth_dir)
         cfg = ProvisioningConfig(mode="apply", url=env["LMS_SCIM_URL"], token=env["LMS_SCIM_TOKEN"],
                                  max_change_rate=1.0, max_deactivations=10**9, workers=args.workers,
@@ -89,10 +94,10 @@ def main() -> int:
         plan_s, plan_cpu, sim_cpu = time.perf_counter() - t0, _cpu() - c0, _proc_cpu(sim.proc.pid) - s0
         work = duckdb.connect()
         ensure_schema(work)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), _cpu()
         columns = change_columns(plan)
         write_changes(work, "bench", columns)
-        record_s = time.perf_counter() - t1
+        record_s, record_cpu = time.perf_counter() - t1, _cpu() - c1
         counts = plan.counts()
         print(f"plan   {plan_s:6.1f} s  {plan.lms_users:,} LMS users read, "
               f"{plan.people_in_scope:,} people, {len(plan.changes):,} users to change "
@@ -100,21 +105,23 @@ def main() -> int:
               f"{'OK' if plan_s < 30 else 'MISSED'}")
         print(f"       CPU: bridge {plan_cpu:.1f} s, simulator serving the pages {sim_cpu:.1f} s (on a loaded machine "
               "the wall time is mostly waiting for a CPU)")
-        print(f"record {record_s:6.1f} s  {len(columns[0]):,} field changes to audit.provisioning_change")
+        print(f"record {record_s:6.1f} s  {len(columns[0]):,} field changes to audit.provisioning_change "
+              f"(CPU {record_cpu:.1f} s)")
 
         limit = args.apply_limit or len(plan.changes)
         plan.changes = plan.changes[:limit]
-        t2, c2 = time.perf_counter(), _cpu()
+        t2, c2, s2 = time.perf_counter(), _cpu(), _proc_cpu(sim.proc.pid)
         report = apply_plan(plan, caps, lambda: ScimTarget(provisioning.target_config(cfg)), "bench",
                             workers=args.workers, record=lambda r: write_results(work, r))
-        apply_s, apply_cpu = time.perf_counter() - t2, _cpu() - c2
+        apply_s, apply_cpu, sim_apply_cpu = time.perf_counter() - t2, _cpu() - c2, _proc_cpu(sim.proc.pid) - s2
         sent = report.requests
         sample = [ch.target_id for ch in plan.changes if ch.target_id][:min(5000, limit)]
         sim_rate = _simulator_rate(env["LMS_SCIM_URL"], env["LMS_SCIM_TOKEN"], sample, args.workers)
         print(f"apply  {apply_s:6.1f} s  {len(plan.changes):,} changes + read-back = {sent:,} requests, "
               f"{sent / apply_s:,.0f} req/s with {args.workers} workers "
               f"({', '.join(f'{k} {v:,}' for k, v in sorted(report.statuses.items()))}); "
-              f"bridge CPU {apply_cpu / apply_s:.0%} of the wall time")
+              f"CPU: bridge {apply_cpu:.1f} s ({apply_cpu / apply_s:.0%} of the wall time), simulator "
+              f"{sim_apply_cpu:.1f} s")
         print(f"       the simulator alone serves {sim_rate:,.0f} GET /Users/{{id}} per second at that concurrency: "
               f"the apply runs at {sent / apply_s / sim_rate:.0%} of the LMS's rate")
         if limit < len(plan.changes) or args.apply_limit:

@@ -1,9 +1,13 @@
 """Wall time of one whole nightly sync of the `standard` profile, split into extract,
 dbt build, checks and publish (DESIGN.md, 'Speed by design'). Prints figures; asserts nothing.
 The first run is full; each later one follows a simulated day of changes. The last line times
-`bridge sync` in a new process, as a scheduler runs it, imports included.
+`bridge sync` in a new process, as a scheduler runs it, imports included. Each sync prints
+the peak resident memory of each of its processes (the run, dbt's, anything else it starts).
+On `--warehouse postgres` the warehouse is a throwaway local cluster (scripts/pg_test_server.sh
+on BRIDGE_TEST_PG_PORT, default 55499), stopped at the end.
 
-    .venv/bin/python bench/bench_sync.py [--profile standard] [--runs 2]
+    .venv/bin/python bench/bench_sync.py [--profile standard] [--runs 2] [--warehouse duckdb|postgres]
+        [--history-years 1]
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peak_memory import peak_memory
 
 
 def phase_of(step_key: str) -> str:
@@ -85,17 +93,28 @@ def main() -> None:
     parser.add_argument("--profile", default="standard")
     parser.add_argument("--runs", type=int, default=2, help="the first run is full, later ones incremental")
     parser.add_argument("--days", type=int, default=1, help="simulated days before each incremental run")
+    parser.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
+    parser.add_argument("--history-years", type=int, default=1, help="the simulator's years of history")
     args = parser.parse_args()
 
     from orchestration.cli import run_sync, start_simulator
 
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     t0 = time.monotonic()
-    proc, ready = start_simulator(args.profile, 42, work / "sim")
-    print(f"simulator ({args.profile}) ready in {time.monotonic() - t0:.1f} s")
+    history = ["--history-years", str(args.history_years)] if args.history_years != 1 else []
+    proc, ready = start_simulator(args.profile, 42, work / "sim", history)
+    print(f"simulator ({args.profile}, {args.history_years} year(s) of history) ready in "
+          f"{time.monotonic() - t0:.1f} s, warehouse {args.warehouse}")
+    pg = ROOT / "scripts" / "pg_test_server.sh"
     try:
         os.environ.update(ready["env"])
         os.environ["BRIDGE_WAREHOUSE"] = str(work / "warehouse" / "bridge.duckdb")
+        if args.warehouse == "postgres":
+            os.environ.setdefault("BRIDGE_TEST_PG_PORT", "55499")
+            subprocess.run([str(pg), "start"], check=True, stdout=subprocess.DEVNULL)
+            url = subprocess.run([str(pg), "url"], check=True, capture_output=True, text=True).stdout.strip()
+            os.environ["BRIDGE_WAREHOUSE"] = url
+            os.environ["BRIDGE_WORK_DIR"] = str(work / "warehouse")
         t_import = time.monotonic()
         import orchestration.definitions  # noqa: F401  (fixed cost: Dagster, dbt manifest, GX)
 
@@ -104,7 +123,8 @@ def main() -> None:
             if n:
                 _advance(ready, work / "sim", args.days)
             t, cpu = time.monotonic(), _cpu()
-            _, decision, result = run_sync(trigger="bench", quiet=True)
+            with peak_memory() as peak:
+                _, decision, result = run_sync(trigger="bench", quiet=True)
             wall = time.monotonic() - t
             phases: dict[str, float] = defaultdict(float)
             steps: dict[str, list[str]] = defaultdict(list)
@@ -120,20 +140,29 @@ def main() -> None:
                     print(f"  {phase:<10} {phases[phase]:6.1f} s   ({', '.join(steps[phase])})")
             print(f"  overhead   {wall - sum(phases.values()):6.1f} s (run set-up, audit, finish)")
             print(f"  within dbt build: {_dbt_split(work / 'warehouse' / '.bridge.dbt_target' / 'run_results.json')}")
+            print("  memory (this process is the run's; `-m simulator` is the sources' simulator):")
+            for line in peak.lines():
+                print(f"    {line}")
         # What a scheduler sees each night: a new process, which imports the code location
         # (Dagster, dagster-dbt, the manifest) and Great Expectations again.
         _advance(ready, work / "sim", args.days)
         t, cpu = time.monotonic(), _cpu()
-        done = subprocess.run([str(Path(sys.executable).parent / "bridge"), "sync"], capture_output=True,
-                              text=True, check=False)
+        bridge = subprocess.Popen([str(Path(sys.executable).parent / "bridge"), "sync"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with peak_memory(bridge.pid) as peak:
+            returncode = bridge.wait()
         print(f"bridge sync in a new process (incremental, imports included): {time.monotonic() - t:.1f} s wall, "
-              f"exit {done.returncode}")
+              f"exit {returncode}")
         print(f"  {_cpu_since(cpu)}")
+        for line in peak.lines():
+            print(f"  {line}")
         newest = max((work / "warehouse" / "logs").glob("sync-*.log"), key=lambda p: p.stat().st_mtime)
         print(f"  of which the run: {_steps_from_log(newest)}")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        if args.warehouse == "postgres":
+            subprocess.run([str(pg), "stop"], check=False, stdout=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":

@@ -46,9 +46,26 @@ def _fs(inbox: str) -> tuple[fsspec.AbstractFileSystem, str]:
     return fs, root.rstrip("/")
 
 
-# (protocol, path, size, mtime) -> sha256: a sensor lists the inbox every minute; unchanged files are
-# not re-read. A file whose filesystem reports no mtime is always re-hashed.
+# (protocol, path, size, content version) -> sha256: a sensor lists the inbox every minute; unchanged
+# files are not re-read. Size and mtime alone are not enough: a file re-sent in place with the same
+# size keeps a copied or reset mtime (cp -p, rsync -t, touch -r), so a cached hash needs a version
+# the sender cannot set back. A file whose filesystem reports none is always re-hashed.
 _SHA_CACHE: dict[tuple, str] = {}
+# fields (fsspec's info) that change whenever the content does: object stores' ETag/generation
+_OBJECT_VERSIONS = ("ETag", "etag", "generation", "md5Hash")
+
+
+def _content_version(info: dict) -> tuple | None:
+    """What changes with the file's content, as the filesystem reports it, or None when in doubt."""
+    stamp = info.get("mtime") or info.get("LastModified") or info.get("updated")
+    if info.get("ino") is not None and info.get("created") is not None:
+        # POSIX (local, NFS): a write or a utime() sets the ctime (fsspec's `created`) to now, and
+        # nothing sets it back; a file replaced by another has another inode or a newer ctime
+        return ("posix", info["ino"], info["created"], stamp)
+    for name in _OBJECT_VERSIONS:
+        if info.get(name):
+            return (name, str(info[name]), str(stamp))
+    return None
 
 
 def _sha256(fs: fsspec.AbstractFileSystem, path: str) -> str:
@@ -56,8 +73,8 @@ def _sha256(fs: fsspec.AbstractFileSystem, path: str) -> str:
         info = fs.info(path)
     except (OSError, NotImplementedError):
         info = {}
-    stamp = info.get("mtime") or info.get("LastModified") or info.get("updated") or info.get("created")
-    key = (str(fs.protocol), path, info.get("size"), str(stamp)) if stamp else None
+    version = _content_version(info)
+    key = (str(fs.protocol), path, info.get("size"), version) if version else None
     if key is not None and key in _SHA_CACHE:
         return _SHA_CACHE[key]
     digest = _hash_file(fs, path)

@@ -20,8 +20,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import duckdb
@@ -33,6 +36,10 @@ KEY_VARIABLE = "BRIDGE_PSEUDONYM_KEY"
 # identifier kinds; a hash is taken over "<kind>:<normalised value>"
 EMPLOYEE_NUMBER, EMAIL, SCIM_ID, LMS_USER_ID, MBOX_SHA1 = "employee_number", "email", "scim_id", "lms_user_id", \
     "mbox_sha1sum"
+# a name form (given, family, full, display name), matched as whole words in free text only
+NAME = "name"
+# the longest name form looked for in free text, in words
+MAX_NAME_WORDS = 5
 
 _ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -47,6 +54,7 @@ class Field:
 class StreamFields:
     subject: tuple[Field, ...] = ()     # a match drops the record
     reference: tuple[Field, ...] = ()   # a match pseudonymises the value (and its display siblings)
+    free_text: tuple[str, ...] = ()     # JSON paths of text written by people: names in it are pseudonymised
 
 
 STREAM_FIELDS: dict[tuple[str, str], StreamFields] = {
@@ -62,9 +70,11 @@ STREAM_FIELDS: dict[tuple[str, str], StreamFields] = {
     ("lms", "reviews"): StreamFields(subject=(Field("$.user_id", LMS_USER_ID),),
                                      reference=(Field("$.reviewer_user_id", LMS_USER_ID),)),
     ("lms", "observations"): StreamFields(subject=(Field("$.subject_user_id", LMS_USER_ID),),
-                                          reference=(Field("$.author_user_id", LMS_USER_ID),)),
+                                          reference=(Field("$.author_user_id", LMS_USER_ID),),
+                                          free_text=("$.text",)),
     ("checkins", "checkins"): StreamFields(subject=(Field("$.employee_email", EMAIL),),
-                                           reference=(Field("$.manager_email", EMAIL),)),
+                                           reference=(Field("$.manager_email", EMAIL),),
+                                           free_text=("$.note", "$.impediment")),
     ("checkins", "objectives"): StreamFields(reference=(Field("$.owner_email", EMAIL),)),
     ("xapi", "statements"): StreamFields(
         subject=(Field("$.actor.mbox", EMAIL), Field("$.actor.mbox_sha1sum", MBOX_SHA1),
@@ -87,7 +97,14 @@ def normalise(kind: str, value: str) -> str:
         return text.removeprefix("mailto:")
     if kind == MBOX_SHA1:
         return text.lower()
+    if kind == NAME:    # case-insensitively, whatever the script: "Zoë Ångström" is "ZOË ÅNGSTRÖM"
+        return " ".join(unicodedata.normalize("NFC", text).casefold().split())
     return text
+
+
+# in free text: e-mail addresses, and words (letters of any script, digits, inner ' ’ or -)
+_EMAIL_RX = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_WORD_RX = re.compile(r"\w+(?:['’-]\w+)*")
 
 
 def identifier_hash(key: bytes, kind: str, value: str) -> str:
@@ -112,6 +129,7 @@ class Suppressor:
     key: bytes
     hashes: dict[str, str]
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    free_text: dict[str, int] = field(default_factory=dict)     # table -> records whose text named someone
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, key_text: str | None) -> Suppressor | None:
@@ -131,6 +149,32 @@ class Suppressor:
         if not text.strip():
             return None
         return self.hashes.get(identifier_hash(self.key, kind, text))
+
+    def scrub_text(self, text: str) -> str:
+        """`text` with every suppressed e-mail and name form (the longest run of up to
+        MAX_NAME_WORDS words separated by spaces that is one) replaced by its pseudonym."""
+        text = _EMAIL_RX.sub(lambda m: self.match(EMAIL, m.group()) or m.group(), text)
+        words = list(_WORD_RX.finditer(text))
+        out, last, i = [], 0, 0
+        while i < len(words):
+            for n in range(min(MAX_NAME_WORDS, len(words) - i), 0, -1):
+                run = words[i:i + n]
+                if any(text[a.end():b.start()].strip() for a, b in pairwise(run)):
+                    continue    # a name's words are separated by spaces only
+                alias = self.match(NAME, text[run[0].start():run[-1].end()])
+                if alias:
+                    out += [text[last:run[0].start()], alias]
+                    last, i = run[-1].end(), i + n
+                    break
+            else:
+                i += 1
+        return "".join(out) + text[last:]
+
+    def _named_in(self, con: duckdb.DuckDBPyConnection, table: str, path: str) -> list[str]:
+        """Distinct values of a free-text field in `table` that name a suppressed person."""
+        rows = con.execute(f"select distinct json_extract_string(payload, '{path}') from {table} "
+                           f"where json_extract_string(payload, '{path}') is not null").fetchall()
+        return [v for (v,) in rows if self.scrub_text(v) != v]
 
     def _matching(self, con: duckdb.DuckDBPyConnection, table: str, f: Field) -> dict[str, str]:
         """Raw values of one field in `table` that are suppressed -> pseudonym."""
@@ -162,8 +206,9 @@ class Suppressor:
     def apply(self, con: duckdb.DuckDBPyConnection, table: str, source: str, stream: str, *,
               rehash: bool = False, dry_run: bool = False) -> tuple[int, int]:
         """Drop the records about suppressed people from `table` and pseudonymise references to
-        them. `rehash` also recomputes `record_hash` (a raw version log). Returns (dropped,
-        pseudonymised); with `dry_run` only counts."""
+        them, in identifier fields and in free text. `rehash` also recomputes `record_hash` (a raw
+        version log). Returns (dropped, pseudonymised); with `dry_run` only counts. The records
+        whose free text named someone are counted in `free_text[table]` too."""
         spec = STREAM_FIELDS.get((source, stream))
         if spec is None:
             return 0, 0
@@ -176,12 +221,17 @@ class Suppressor:
             dropped = int(con.execute(f"{verb} {table} where {where}", params).fetchall()[0][0])
         rewritten = 0
         refs = {f: self._matching(con, table, f) for f in spec.reference}
-        refs = {f: v for f, v in refs.items() if v}
+        texts = {Field(p, NAME): self._named_in(con, table, p) for p in spec.free_text}
+        refs = {f: v for f, v in (refs | texts).items() if v}
         if refs:
             where, params = self._any(refs)
             rows = con.execute(f"select rowid, payload::varchar from {table} where {where}",
                                params).fetchall()
             rewritten = len(rows)
+            if any(texts.values()):
+                where, params = self._any({f: v for f, v in texts.items() if v})
+                named = con.execute(f"select count(*) from {table} where {where}", params).fetchall()[0][0]
+                self.free_text[table] = self.free_text.get(table, 0) + int(named)
             if rows and not dry_run:
                 new = [(rid, self.rewrite(text, spec)) for rid, text in rows]
                 hash_set = (", record_hash = sha256(n.payload || case when coalesce(is_deleted, false) "
@@ -211,6 +261,13 @@ class Suppressor:
                 for sibling in _DISPLAY_SIBLINGS:
                     if sibling in parent:
                         parent[sibling] = p
+        for path in spec.free_text:
+            parts = _path_parts(path)
+            parent = record
+            for part in parts[:-1]:
+                parent = parent.get(part) if isinstance(parent, dict) else None
+            if isinstance(parent, dict) and isinstance(parent.get(parts[-1]), str):
+                parent[parts[-1]] = self.scrub_text(parent[parts[-1]])
         return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
 
     def keep_ids(self, kind: str, ids: list[str]) -> list[str]:

@@ -44,6 +44,7 @@ from typing import Any, NamedTuple, Self
 
 import duckdb
 
+from . import duck
 from .batching import batches, prefetch
 from .config import XapiConfig
 from .errors import SourceError
@@ -59,6 +60,8 @@ VERSION_HEADER = {"X-Experience-API-Version": "1.0.3"}
 CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
 _EXPIRED_MORE = (400, 404, 410)
 MAX_REPEATS = 5
+# the page decoder's own database parses one page (a few MB of JSON) at a time
+DECODER_MEMORY = 64 * duck.MiB
 
 
 class PageInfo(NamedTuple):
@@ -87,7 +90,7 @@ class PageDecoder:
 
     def __init__(self, max_stored: bool = True) -> None:
         self._sql = self._SQL.format(stored=self._STORED if max_stored else "null")
-        self._con = duckdb.connect(config={"threads": 1})
+        self._con = duck.connect(memory_limit=DECODER_MEMORY, threads=1)
         self._lock = threading.Lock()
 
     def __call__(self, raw: bytes) -> PageInfo:

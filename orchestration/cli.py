@@ -162,16 +162,16 @@ def published_location(paths) -> str:
 def _open_audit(paths):
     """Auditors read the published file (never blocked by a running sync); before the first
     publication there is only the work file. On Postgres, the warehouse's `audit` schema."""
-    import duckdb
+    from orchestration.lib.warehouse import connect_read_only
 
     if paths.pg_url:
         from orchestration.lib import pg_warehouse
 
-        return pg_warehouse.audit_copy(paths.pg_url)
+        return pg_warehouse.audit_copy(paths)
     if paths.published.exists():
-        return duckdb.connect(str(paths.published), read_only=True)
+        return connect_read_only(paths, paths.published)
     if paths.work.exists():
-        return duckdb.connect(str(paths.work), read_only=True)
+        return connect_read_only(paths, paths.work)
     print(f"bridge: no warehouse at {paths.published} yet: run `bridge sync` first", file=sys.stderr)
     raise SystemExit(2)
 
@@ -408,7 +408,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         elapsed = time.monotonic() - t1
         settings = Settings.from_env()
         paths = WarehousePaths.for_settings(settings)
-        import duckdb
+        from orchestration.lib.warehouse import connect_read_only
 
         con = _open_audit(paths)
         try:
@@ -416,7 +416,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(format_run_report(run_report(con, run_id), published_to=published_location(paths)))
         finally:
             con.close()
-        work = duckdb.connect(str(paths.work), read_only=True)
+        work = connect_read_only(paths, paths.work)
         try:
             print()
             print(format_reconciliation(reconciliation_summary(work)))
@@ -449,7 +449,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out) if args.out else paths.report
     out.parent.mkdir(parents=True, exist_ok=True)
-    result = generate_report(publication.report_source(paths), out)
+    result = generate_report(publication.report_source(paths), out, memory_limit=paths.memory.scratch)
     print(f"report for publication {result.publication_run_id} (as of {result.as_of_date}) "
           f"written in {result.seconds:.1f} s:")
     for page, path in result.pages.items():
@@ -576,20 +576,15 @@ def cmd_erase(args: argparse.Namespace) -> int:
                                        dry_run=args.dry_run)
                 if paths.pg_url and not args.dry_run:
                     erasure.erase_postgres(con, paths.pg_url, result)
+                [lms] = erasure.deactivate_and_record(con, settings, result) or [None]
             finally:
                 con.close()
     except (erasure.ErasureError, SyncAlreadyRunning) as exc:
         print(f"bridge: {exc}", file=sys.stderr)
         return 2
     print("\n".join(result.lines()))
-    try:
-        lms = erasure.deactivate_in_lms(settings, result.person, dry_run=args.dry_run)
-    except Exception as exc:    # noqa: BLE001  the erasure stands; the operator finishes this by hand
-        print(f"bridge: deactivating the LMS account failed ({type(exc).__name__}): deactivate it in the LMS",
-              file=sys.stderr)
-        lms = None
     if lms is not None:
-        print(f"LMS accounts {'to deactivate' if args.dry_run else 'deactivated'}: {lms}")
+        print(lms.line(), file=sys.stderr if lms.accounts is None else sys.stdout)
     if args.dry_run:
         print("dry run: nothing was changed")
         return 0

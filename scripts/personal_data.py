@@ -27,7 +27,8 @@ CLASSES = {
     "identifier": "identifies a person (employee number, e-mail, SCIM id, LMS user id, xAPI actor)",
     "personal": "about an identified person (name, job, dates, ratings, learning, progress)",
     "special": "a GDPR art. 9 special category (health, beliefs, union membership, ...)",
-    "free_text": "text a person wrote (notes, observations, impediments): may say anything",
+    "free_text": ("text a person wrote (notes, observations, impediments): may say anything; an erasure "
+                  "replaces the erased person's names and e-mails in what it keeps by their pseudonym"),
     "compensation": "salary and pay data (restricted)",
 }
 

@@ -28,12 +28,12 @@ CREDS = {
 
 class SimApp:
     def __init__(self, profile: str, seed: int, workdir: Path, faults: float = 0.0, no_filter: bool = False,
-                 host: str = "127.0.0.1", dialect: str = "reference") -> None:
+                 host: str = "127.0.0.1", dialect: str = "reference", history_years: int = 1) -> None:
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "ready.json").unlink(missing_ok=True)
         t0 = time.monotonic()
-        self.world = World(profile, seed, self.workdir, dialect)
+        self.world = World(profile, seed, self.workdir, dialect, history_years)
         self.world.filter_supported = not no_filter
         self.generate_seconds = time.monotonic() - t0
         self.creds = dict(CREDS)

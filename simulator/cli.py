@@ -10,6 +10,13 @@ from simulator.dialect import DIALECTS
 from simulator.profiles import PROFILES
 
 
+def _years(text: str) -> int:
+    years = int(text)
+    if years < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of years, 1 or more")
+    return years
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="simulator", description="Stand-in source systems for hris-lms-bridge")
     sub = p.add_subparsers(dest="command", required=True)
@@ -22,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dialect", choices=sorted(DIALECTS), default="reference",
                    help="how the servers speak: reference (default) or foreign (simulator/README.md)")
     s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--history-years", type=_years, default=1,
+                   help="years of xAPI statements and payroll files already there at start-up (default 1)")
     c = sub.add_parser("write-crosswalk", help="rewrite dbt_project/seeds/job_title_crosswalk.csv")
     c.add_argument("--path", type=Path, default=None)
     return p
@@ -41,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from simulator.app import SimApp
     app = SimApp(args.profile, args.seed, args.workdir, faults=args.faults, no_filter=args.no_filter,
-                 host=args.host, dialect=args.dialect)
+                 host=args.host, dialect=args.dialect, history_years=args.history_years)
 
     def stop(signum, frame) -> None:
         app.done.set()

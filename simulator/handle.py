@@ -43,16 +43,22 @@ class Simulator:
             cmd.append("--no-filter")
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        self.log = open(self.workdir / "simulator.log", "ab")  # noqa: SIM115 - lives as long as the process
+        log = self.workdir / "simulator.log"
+        self.log = open(log, "ab")  # noqa: SIM115 - lives as long as the process
+        self.ready = {}
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + self.startup_timeout
-        while not ready.exists():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"simulator exited with {self.proc.returncode}; see {self.workdir / 'simulator.log'}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError(f"simulator not ready after {self.startup_timeout}s")
-            time.sleep(0.05)
+        try:
+            while not ready.exists():
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"simulator exited with {self.proc.returncode}; see {log}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"simulator ({self.profile}) not ready after {self.startup_timeout:.0f} s "
+                                       f"(startup_timeout); it was stopped; see {log}")
+                time.sleep(0.05)
+        except BaseException:
+            self.stop()     # a start that fails (or is interrupted) leaves no process behind
+            raise
         self._reload()
         return self
 
@@ -98,10 +104,13 @@ class Simulator:
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            try:
-                self._call("POST", "/shutdown", {})
-            except (OSError, RuntimeError):
-                self.proc.terminate()  # admin API unreachable: fall back to SIGTERM
+            if not self.ready:
+                self.proc.terminate()  # never ready: there is no admin API to ask
+            else:
+                try:
+                    self._call("POST", "/shutdown", {})
+                except (OSError, RuntimeError):
+                    self.proc.terminate()  # admin API unreachable: fall back to SIGTERM
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -110,6 +119,7 @@ class Simulator:
                     self.proc.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
+                    self.proc.wait()
         self.proc = None
         self.log.close()
 

@@ -229,8 +229,13 @@ class Lms:
                 author = org.employees[mgr] if mgr >= 0 and rng.random() < 0.6 else org.employees[
                     rng.randrange(len(org.employees))]
                 if author.idx in self.user_of and author.idx != e.idx:
+                    # a third of them name a colleague (erasure must scrub them from text it keeps)
+                    colleague = org.employees[(e.idx * 7 + author.idx) % len(org.employees)]
+                    named = colleague if (e.idx + author.idx) % 3 == 0 and colleague.idx not in (e.idx, author.idx) \
+                        else None
                     self.observation(items, uid, self.user_of[author.idx],
-                                     rng.randrange(lo, hi) * DAY_MS + 10 * HOUR_MS + rng.randrange(6 * HOUR_MS))
+                                     rng.randrange(lo, hi) * DAY_MS + 10 * HOUR_MS + rng.randrange(6 * HOUR_MS),
+                                     named=named)
         # a few deletions in the history
         for resource in ("observations", "assignments"):
             recs = items[resource]
@@ -258,10 +263,12 @@ class Lms:
                "rating": rng.randint(max(1, scale - 3), scale), "submitted_at": iso_ms(ms)}
         self._add(items, "assessments", rec, ms)
 
-    def observation(self, items: dict | None, uid: int, author_uid: int, ms: int) -> dict:
+    def observation(self, items: dict | None, uid: int, author_uid: int, ms: int, named: Employee | None = None) -> dict:
         rng = self.rng
         rec = {"id": self.new_id("observations", 900_000), "subject_user_id": uid, "author_user_id": author_uid,
                "observed_at": iso_ms(ms), "kind": rng.choice(OBS_KINDS), "text": rng.choice(OBS_TEXT)}
+        if named is not None:   # after the draws above, so every other record stays as it was
+            rec["text"] = f"Paired with {named.given} {named.family} on a handover; {named.email} has the notes"
         if items is not None:
             self._add(items, "observations", rec, ms)
         return rec

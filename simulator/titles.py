@@ -8,13 +8,16 @@ from __future__ import annotations
 import csv
 import random
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 from simulator.catalogue import SYNONYMS, TITLES, UNMAPPABLE
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
-_NON_ALNUM = re.compile(r"[^a-z0-9 ]")
+# letters and digits of every script (and combining accents) make words, accents kept, NFC first; the
+# rest splits, as in dbt's title_to_spaced_words (dbt_project/macros/text.sql)
+_SEPARATOR = re.compile(r"[^\w\u0300-\u036f]|_")
 
 
 @lru_cache(maxsize=1)
@@ -25,7 +28,7 @@ def abbreviations() -> dict[str, str]:
 
 def normalise(title: str) -> str:
     abbr = abbreviations()
-    words = _NON_ALNUM.sub(" ", title.lower()).split()
+    words = _SEPARATOR.sub(" ", unicodedata.normalize("NFC", title).lower()).split()
     return " ".join(abbr.get(w, w) for w in words)
 
 

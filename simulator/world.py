@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,10 +53,15 @@ REL = 1 << 40  # marks a voiding target given as an index within the batch being
 
 
 class World:
-    def __init__(self, profile: str, seed: int, workdir: Path, dialect: str = "reference") -> None:
+    def __init__(self, profile: str, seed: int, workdir: Path, dialect: str = "reference",
+                 history_years: int = 1) -> None:
         check_catalogue()
         self.dialect = get_dialect(dialect)
-        self.profile = PROFILES[profile]
+        # years of history: the LRS's statements and the payroll files go back that far (the
+        # HRIS, LMS and check-ins keep their own spans); rates per year stay the profile's
+        self.history_years = history_years
+        base = PROFILES[profile]
+        self.profile = replace(base, payroll_periods=base.payroll_periods * history_years)
         self.seed = seed
         self.workdir = Path(workdir)
         self.inbox = self.workdir / "inbox"
@@ -116,7 +122,8 @@ class World:
         for e in org.employees:
             if e.idx not in self.actor_of:
                 continue
-            a, b = max(e.hire_day, self.today - 365), (e.term_day if e.term_day is not None else self.today + 1)
+            a = max(e.hire_day, self.today - 365 * self.history_years)
+            b = e.term_day if e.term_day is not None else self.today + 1
             if b > a:
                 lo.append(a), hi.append(b), act.append(self.actor_of[e.idx]), kind.append(self.primary_kind[e.idx])
         for g, k in self.guest_actors:

@@ -134,10 +134,13 @@ _PG_OWNED = pytest.StashKey[bool]()
 # `--durations` in CI; an order that is off only costs balance, never correctness.
 LONGEST_FIRST = (
     "tests/postgres/test_pg_pipeline.py",
+    "tests/e2e/test_incremental_nights.py",
     "tests/e2e/test_blocking_checks.py",
     "tests/e2e/test_cli_sync.py",
     "tests/privacy/test_erasure.py",
+    "tests/privacy/test_erasure_postgres.py",
     "tests/e2e/test_history.py",
+    "tests/postgres/test_pg_provisioning.py",
     "tests/e2e/test_run_queue.py",
     "tests/e2e/test_ground_truth.py",
     "tests/e2e/test_pipeline.py",

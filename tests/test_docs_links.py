@@ -19,7 +19,7 @@ READMES = ["README.md", "dbt_project/README.md", "simulator/README.md", "orchest
            "orchestration/lib/report/README.md", "docs/internals.md", "docs/deploy.md"]
 # What the code reads that is not a user's setting: dbt's view of the warehouse, derived by the
 # bridge itself (BRIDGE_WORK_DB, BRIDGE_PG_*), and a marker between its own processes.
-INTERNAL = re.compile(r"^BRIDGE_(WORK_DB|PG_\w*|DBT_PREWARMED)$")
+INTERNAL = re.compile(r"^BRIDGE_(WORK_DB|PG_\w*|DBT_PREWARMED|DBT_MEMORY_LIMIT)$")
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)|!\[[^\]]*\]\(([^)\s]+)\)")
 
 

@@ -39,7 +39,11 @@
     end
 {%- endmacro %}
 
-{# latest version of each record of an append-only raw version log #}
+{# latest version of each record of an append-only raw version log. In an incremental
+   model's incremental run only the records with a version landed since the model's last
+   build are read (all of their versions: first_landed_at is the earliest); the model keeps
+   batch_seq, the landing sequence, which is what "since" compares (never a source's own
+   timestamp: a late-arriving record lands with a new batch_seq whatever its timestamp). #}
 {% macro latest_versions(relation, extra_columns=[]) -%}
     select *
     from (
@@ -48,6 +52,9 @@
             min(r.landed_at) over (partition by r.record_id) as first_landed_at,
             row_number() over (partition by r.record_id order by r.batch_seq desc) as version_rank
         from {{ relation }} as r
+        {%- if is_incremental() %}
+        where r.record_id in (select record_id from {{ relation }} where batch_seq > {{ built_batch_seq() }})
+        {%- endif %}
     ) as versions
     where version_rank = 1
 {%- endmacro %}

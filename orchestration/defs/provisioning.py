@@ -45,7 +45,7 @@ def lms_users(context: dg.AssetExecutionContext, bridge: BridgeResource) -> dg.M
                                              http=http_settings(settings))
         provisioning.publish_audit(work, paths, run_id)
     # the report site was written by `publish`, before this plan existed: its Audit page shows it now
-    generate_report(publication.report_source(paths), paths.report)
+    generate_report(publication.report_source(paths), paths.report, memory_limit=paths.memory.scratch)
     for line in provisioning.summary_lines(outcome, changes=0):
         context.log.info(line)
     report = outcome.report

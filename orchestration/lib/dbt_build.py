@@ -24,16 +24,18 @@ def dbt_vars(paths: WarehousePaths) -> list[str]:
     return ["--vars", json.dumps({"publish_suffix": "__build"})] if paths.pg_url else []
 
 
-def build_args(paths: WarehousePaths) -> list[str]:
+def build_args(paths: WarehousePaths, *, full_refresh: bool = False) -> list[str]:
     """`dbt build`'s arguments. Failing tests must not raise mid-stream: their results are
     recorded for the audit trail first; Dagster then blocks everything downstream of a failed
     blocking test. Unit tests prove the SQL, not the night's data: CI runs them (tests/dbt),
-    a nightly build need not repeat them (dbt's own advice for production runs)."""
-    return ["build", "--exclude-resource-type", "unit_test", *dbt_vars(paths)]
+    a nightly build need not repeat them (dbt's own advice for production runs).
+    `full_refresh`: rebuild the incremental models from all of raw (orchestration/lib/dbt_incremental.py)."""
+    return ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else []),
+            *dbt_vars(paths)]
 
 
 def start(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Settings,
-          paths: WarehousePaths) -> DbtCliInvocation:
+          paths: WarehousePaths, *, full_refresh: bool = False) -> DbtCliInvocation:
     """Start `dbt build` (the assets of the step's context) in its own process."""
     if paths.pg_url:
         pg_warehouse.prepare_run(paths.pg_url)  # empty build schemas: a blocked run's leftovers go
@@ -41,7 +43,7 @@ def start(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Sett
     # never mix); a new one starts from the parse `bridge prepare` made, which is valid for
     # every DuckDB warehouse (see orchestration/lib/dbt_work_file.py): a full parse is ~8 s.
     seed_partial_parse(paths.dbt_target)
-    return invoke(dbt, build_args(paths), settings, paths, context=context)
+    return invoke(dbt, build_args(paths, full_refresh=full_refresh), settings, paths, context=context)
 
 
 def invoke(dbt: DbtCliResource, args: list[str], settings: Settings, paths: WarehousePaths, *,

@@ -20,6 +20,8 @@ from typing import Any
 import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 
+from connectors.duck import temp_directory_for
+
 CATALOG = "bridge"  # the profile's `database`
 LOCK_WAIT_SECONDS = 120.0
 
@@ -29,6 +31,11 @@ class Plugin(BasePlugin):
         # Called just before dbt-duckdb connects to creds.path; the profile's placeholder
         # path (under /dev/null) would fail loudly if this plugin were ever left out.
         creds.path = ":memory:"
+        # spills beside the work file (BRIDGE_WORK_DB), set here and not in the profile: a
+        # per-warehouse value in the profile would void the partial-parse cache as `path` did
+        path = os.environ.get("BRIDGE_WORK_DB")
+        if path:
+            config["temp_directory"] = str(temp_directory_for(path))
 
     def configure_connection(self, conn: Any) -> None:
         path = os.environ.get("BRIDGE_WORK_DB")

@@ -10,6 +10,7 @@ work file and appended to Postgres' `audit` schema, where auditors read it.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ import psycopg2
 
 from orchestration.lib.postgres import mirror, publish, roles
 from orchestration.lib.postgres.connection import connect, parse_warehouse_url
+from orchestration.lib.warehouse import WarehousePaths, connect_scratch
 
 WRITER = roles.WRITER_ROLE
 CHECKED_SCHEMAS = {"intermediate": "intermediate", "reporting__build": "reporting", "restricted__build": "restricted"}
@@ -84,11 +86,12 @@ def swap(url: str) -> dict[str, int]:
         return counts
 
 
-def copy_for_checks(url: str) -> duckdb.DuckDBPyConnection:
+def copy_for_checks(paths: WarehousePaths) -> duckdb.DuckDBPyConnection:
     """The built tables in an in-memory DuckDB under their published names, so the same
-    suites check either warehouse (the marts are small: a copy costs seconds)."""
-    duck = duckdb.connect()
-    with _writer(url) as pg:
+    suites check either warehouse. Moved with COPY (never a frame of a whole table) into a
+    DuckDB within the scratch share, which spills beside the work file."""
+    duck = connect_scratch(paths)
+    with _writer(paths.pg_url) as pg:
         with pg.cursor() as cur:
             cur.execute(
                 "select table_schema, table_name from information_schema.tables "
@@ -99,37 +102,37 @@ def copy_for_checks(url: str) -> duckdb.DuckDBPyConnection:
         for schema, table in tables:
             target = CHECKED_SCHEMAS[schema]
             duck.execute(f'create schema if not exists "{target}"')
-            _copy_table(pg, duck, f'"{schema}"."{table}"', f'create table "{target}"."{table}" as')
+            _copy_table(pg, duck, schema, table, f'create table "{target}"."{table}" as', paths)
     return duck
 
 
-def audit_copy(url: str) -> duckdb.DuckDBPyConnection:
+def audit_copy(paths: WarehousePaths) -> duckdb.DuckDBPyConnection:
     """Postgres' `audit` schema in an in-memory DuckDB, read with the caller's own login (an
     auditor's `bridge_auditor` grant suffices), so `bridge audit` and `bridge status` work
     where the pipeline's work file is not."""
     from connectors.landing import ensure_schema
 
-    duck = duckdb.connect()
+    duck = connect_scratch(paths)
     ensure_schema(duck)     # the audit tables with their declared types
     tables = [r[0] for r in duck.execute(
         "select table_name from information_schema.tables where table_schema = 'audit'").fetchall()]
-    pg = _connect(url, as_writer=False)
+    pg = _connect(paths.pg_url, as_writer=False)
     try:
         for table in tables:
-            _copy_table(pg, duck, f"audit.{table}", f"insert into audit.{table} by name")
+            _copy_table(pg, duck, "audit", table, f"insert into audit.{table} by name", paths)
     finally:
         pg.close()
     return duck
 
 
-def snapshot_published(url: str, dest: Path) -> Path:
+def snapshot_published(paths: WarehousePaths, dest: Path) -> Path:
     """What readers of Postgres see (`reporting` and `audit`, never `restricted`) in a DuckDB
     file, so the report site is built from exactly the published tables on either target."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
     tmp.unlink(missing_ok=True)
-    duck = duckdb.connect(str(tmp))
-    pg = _connect(url, as_writer=False)
+    duck = connect_scratch(paths, tmp)
+    pg = _connect(paths.pg_url, as_writer=False)
     try:
         for schema in ("reporting", "audit"):
             with pg.cursor() as cur:
@@ -138,7 +141,7 @@ def snapshot_published(url: str, dest: Path) -> Path:
                 tables = [r[0] for r in cur.fetchall()]
             duck.execute(f'create schema if not exists "{schema}"')
             for table in tables:
-                _copy_table(pg, duck, f'"{schema}"."{table}"', f'create table "{schema}"."{table}" as')
+                _copy_table(pg, duck, schema, table, f'create table "{schema}"."{table}" as', paths)
     finally:
         pg.close()
         duck.close()
@@ -146,13 +149,36 @@ def snapshot_published(url: str, dest: Path) -> Path:
     return dest
 
 
-def _copy_table(pg: psycopg2.extensions.connection, duck: duckdb.DuckDBPyConnection, source: str,
-                into: str) -> None:
-    import pandas as pd  # here, not at module level: the import costs every code-location load ~3 s
+# Postgres types -> DuckDB's, to read COPY's CSV with the table's own types (anything else,
+# text and json included, is read as text)
+_DUCK_TYPES = {
+    "smallint": "smallint", "integer": "integer", "bigint": "bigint", "boolean": "boolean",
+    "real": "float", "double precision": "double", "date": "date", "uuid": "uuid",
+    "timestamp without time zone": "timestamp", "timestamp with time zone": "timestamptz",
+    "time without time zone": "time",
+}
 
-    frame = pd.read_sql_query(f"select * from {source}", pg)
-    duck.register("pg_frame", frame)
-    try:
-        duck.execute(f"{into} select * from pg_frame")
-    finally:
-        duck.unregister("pg_frame")
+
+def _duck_type(data_type: str, precision: int | None, scale: int | None) -> str:
+    if data_type == "numeric":
+        return f"decimal({precision},{scale or 0})" if precision and precision <= 38 else "double"
+    return _DUCK_TYPES.get(data_type, "varchar")
+
+
+def _copy_table(pg: psycopg2.extensions.connection, duck: duckdb.DuckDBPyConnection, schema: str, table: str,
+                into: str, paths: WarehousePaths) -> None:
+    """One table from Postgres into DuckDB through COPY's CSV in a file (owner-only, beside the
+    work file, removed at once): streamed at both ends, so memory stays flat whatever its size."""
+    with pg.cursor() as cur:
+        cur.execute("select column_name, data_type, numeric_precision, numeric_scale "
+                    "from information_schema.columns where table_schema = %s and table_name = %s "
+                    "order by ordinal_position", (schema, table))
+        columns = {name: _duck_type(t, p, s) for name, t, p, s in cur.fetchall()}
+        cur.execute("set timezone = 'UTC'")     # timestamptz written with its offset, read as the same instant
+        paths.ensure_dirs()
+        with tempfile.NamedTemporaryFile(dir=paths.work.parent, prefix=".pg_copy_", suffix=".csv") as csv:
+            cur.copy_expert(f'copy "{schema}"."{table}" to stdout with (format csv)', csv)
+            csv.flush()
+            # an empty quoted field is an empty string, an unquoted one NULL (as COPY writes them)
+            duck.execute(f"{into} select * from read_csv(?, header = false, columns = ?, "
+                         "allow_quoted_nulls = false, auto_detect = false)", [csv.name, columns])

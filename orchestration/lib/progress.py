@@ -120,10 +120,11 @@ class SyncProgress:
             for line in lines:
                 self.say(line)
 
-    def _finish_feeds(self, source: str) -> None:
-        """A finished extract step: its feeds' final counts, once, in the plain output."""
+    def _finish_feeds(self, source: str | None) -> None:
+        """A finished extract step: its feeds' final counts (every feed's: None), once, in the
+        plain output."""
         with self._lock:
-            names = [n for n in self._feeds if n.startswith(f"{source}/")]
+            names = [n for n in self._feeds if source is None or n.startswith(f"{source}/")]
             lines = [self._feeds.pop(n).line(n) for n in names]
             for n in names:
                 if self._bar is not None and n in self._tasks:
@@ -145,7 +146,8 @@ class SyncProgress:
         took = now - self._started.get(step, now)
         self.say(f"step {step} {what}" + (f" in {took:.1f} s" if what == "done" else ""))
         if step.startswith("extract_") and what != "started":
-            self._finish_feeds(step.removeprefix("extract_"))
+            source = step.removeprefix("extract_")
+            self._finish_feeds(None if source == "feeds" else source)     # extract_feeds: all of them
 
     def _start(self, target: Callable[[], None]) -> None:
         t = threading.Thread(target=target, name="bridge-progress", daemon=True)

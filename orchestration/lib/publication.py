@@ -302,4 +302,4 @@ def report_source(paths: WarehousePaths) -> Path:
         return paths.published
     from orchestration.lib import pg_warehouse
 
-    return pg_warehouse.snapshot_published(paths.pg_url, paths.report.parent / ".report_source.duckdb")
+    return pg_warehouse.snapshot_published(paths, paths.report.parent / ".report_source.duckdb")

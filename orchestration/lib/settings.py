@@ -27,6 +27,8 @@ from dotenv import dotenv_values
 
 DEFAULT_WAREHOUSE = "warehouse/bridge.duckdb"
 DEFAULT_CRON = "0 2 * * *"
+DEFAULT_MEMORY_LIMIT = 2**30    # DuckDB's own default is 80 % of the machine, per database
+MIN_MEMORY_LIMIT = 512 * 2**20
 
 
 class SettingsError(ValueError):
@@ -96,6 +98,19 @@ def seconds(raw: str) -> float:
     value = _number(raw, float)
     if value <= 0 or value == float("inf"):
         raise ValueError(f"must be a positive number of seconds, got {raw[:40]!r}")
+    return value
+
+
+def memory_size(raw: str) -> int:
+    """A size in DuckDB's notation (`1GB`, `512MB`, `2GiB`) -> bytes, read by DuckDB itself."""
+    from connectors.duck import parse_size
+
+    try:
+        value = parse_size(raw)
+    except ValueError:
+        raise ValueError(f"must be a size such as 1GB or 512MB, got {raw[:40]!r}") from None
+    if value < MIN_MEMORY_LIMIT:
+        raise ValueError(f"must be at least 512MiB (its eighth is the smallest share), got {raw[:40]!r}")
     return value
 
 
@@ -227,6 +242,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BRIDGE_TITLE_CROSSWALK", readable_file),
     Variable("BRIDGE_SIMULATOR_DIR", readable_folder),
     Variable("BRIDGE_FULL_REFRESH_DAYS", positive_int, 7),
+    Variable("BRIDGE_MEMORY_LIMIT", memory_size, DEFAULT_MEMORY_LIMIT),
     Variable("BRIDGE_HTTP_CONNECT_TIMEOUT", seconds, 5.0),
     Variable("BRIDGE_HTTP_READ_TIMEOUT", seconds, 60.0),
     Variable("BRIDGE_HTTP_MAX_ATTEMPTS", positive_int, 6),

@@ -74,6 +74,9 @@ def bridge_sources(settings: Settings) -> BridgeSources:
             account_homepage=s.get("LRS_ACCOUNT_HOMEPAGE"), http=http,
             settle_seconds=settings.get("LRS_SETTLE_SECONDS"),
             full_refresh_days=settings.full_refresh_days,
+            # the work file is opened within its share of BRIDGE_MEMORY_LIMIT, which the feeds
+            # landing side by side share: the connector must not set (and reset) it under them
+            memory_limit=None,
         ),
         lms=LmsConfig(
             base_url=s["LMS_URL"], client_id=s["LMS_CLIENT_ID"], client_secret=s["LMS_CLIENT_SECRET"], http=http

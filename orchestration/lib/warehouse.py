@@ -11,10 +11,41 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
+
+from connectors import duck
+from orchestration.lib.settings import DEFAULT_MEMORY_LIMIT
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    """BRIDGE_MEMORY_LIMIT divided between what holds DuckDB memory at the same time.
+
+    During a sync two processes hold DuckDB databases: the run's (the work file, one instance
+    shared by all its connections, the feeds extracted side by side included, plus at most
+    one scratch database: the xAPI page decoder while feeds land, a Postgres copy while the
+    checks run, a snapshot for the report) and dbt's while it builds. dbt gets half, the
+    work file three eighths, scratch one eighth. The limits cap DuckDB's buffers (what grows
+    with the data); each Python interpreter's own ~100-250 MB comes on top.
+    """
+
+    total: int = DEFAULT_MEMORY_LIMIT
+
+    @property
+    def dbt(self) -> int:
+        return self.total // 2
+
+    @property
+    def work(self) -> int:
+        return self.total * 3 // 8
+
+    @property
+    def scratch(self) -> int:
+        return self.total // 8
+
 
 
 @dataclass(frozen=True)
@@ -27,6 +58,7 @@ class WarehousePaths:
     report: Path
     dbt_target: Path    # dbt's artifacts and partial-parse cache for this warehouse
     pg_url: str | None = None  # set when the warehouse is PostgreSQL
+    memory: MemoryBudget = MemoryBudget()    # BRIDGE_MEMORY_LIMIT, divided
 
     @classmethod
     def from_url(cls, warehouse: str, work_dir: str | None = None) -> WarehousePaths:
@@ -50,7 +82,8 @@ class WarehousePaths:
 
     @classmethod
     def for_settings(cls, settings) -> WarehousePaths:
-        return cls.from_url(settings.warehouse, settings.extra.get("BRIDGE_WORK_DIR"))
+        paths = cls.from_url(settings.warehouse, settings.extra.get("BRIDGE_WORK_DIR"))
+        return replace(paths, memory=MemoryBudget(settings.get("BRIDGE_MEMORY_LIMIT")))
 
     def ensure_dirs(self) -> None:
         self.published.parent.mkdir(parents=True, exist_ok=True)
@@ -59,14 +92,27 @@ class WarehousePaths:
 def connect_work(paths: WarehousePaths) -> duckdb.DuckDBPyConnection:
     """Open the internal work database; it holds salaries, so it is owner-only."""
     paths.ensure_dirs()
-    con = duckdb.connect(str(paths.work))
+    con = duck.connect(paths.work, memory_limit=paths.memory.work)
     os.chmod(paths.work, 0o600)
     return con
 
 
 def connect_published(paths: WarehousePaths) -> duckdb.DuckDBPyConnection:
     """What a reader does: open the published file read-only."""
-    return duckdb.connect(str(paths.published), read_only=True)
+    return connect_read_only(paths, paths.published)
+
+
+def connect_read_only(paths: WarehousePaths, database: Path) -> duckdb.DuckDBPyConnection:
+    """A reader's connection to one of the warehouse's files, within the work file's share."""
+    return duck.connect(database, read_only=True, memory_limit=paths.memory.work)
+
+
+def connect_scratch(paths: WarehousePaths, database: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB of the run's own (a copy to check, a snapshot to report from, a compaction),
+    within the scratch share and spilling beside the work file."""
+    paths.ensure_dirs()
+    return duck.connect(database, memory_limit=paths.memory.scratch,
+                        temp_directory=duck.temp_directory_for(paths.work))
 
 
 class SyncAlreadyRunning(RuntimeError):

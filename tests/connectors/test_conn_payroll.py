@@ -159,3 +159,22 @@ def test_a_file_resent_under_its_own_name_with_other_bytes_supersedes_and_is_lis
     write(inbox, name, [row("1"), row("2")])
     [res3] = extract_source(con, "payroll", PayrollConfig(inbox=str(inbox)), "r3", DAY, LOG)
     assert res3.records == 0 and con.execute("select count(*) from audit.quarantine").fetchone()[0] == 1
+
+
+def test_a_file_rewritten_in_place_with_its_size_and_mtime_kept_is_rehashed(tmp_path):
+    """A re-send that keeps the size and restores the mtime (cp -p, rsync -t, touch -r) must not be
+    taken for the file already hashed: its content is another export."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    p = write(inbox, "payroll_2026-06-30_20260701T030000.csv", [row("1", salary="52000.50")])
+    before = p.stat()
+    [first] = pending_files(str(inbox), set())
+    with p.open("r+b") as fh:                                  # same inode, same size, other bytes
+        fh.write(p.read_bytes().replace(b"52000.50", b"99000.50"))
+    os.utime(p, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = p.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+    resent = hashlib.sha256(p.read_bytes()).hexdigest()
+    assert [f.sha256 for f in pending_files(str(inbox), {first.sha256})] == [resent] != [first.sha256]
+    # and an untouched file keeps its hash from one listing to the next
+    assert pending_files(str(inbox), {resent}) == []

@@ -3,6 +3,7 @@ worked out by hand from the fixture's records and docs/contract.md section 3."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 from decimal import Decimal
@@ -65,6 +66,14 @@ def test_leading_zero_lms_user_resolves_by_employee_number(dbt_build):
     assert dbt_build.one(
         "select employee_number, match_method from intermediate.int_identity__links "
         "where source_system = 'lms' and source_key = '2'") == ("1002", "email")
+
+
+def test_hris_email_is_hashed_as_written_and_lower_cased(dbt_build):
+    # Alice's work address is " Alice.A@Corp.com " in the HRIS: an LRS may hash it in that case
+    written, lower = (hashlib.sha1(f"mailto:{e}".encode()).hexdigest() for e in ("Alice.A@Corp.com", "alice.a@corp.com"))
+    assert dbt_build.one(
+        "select mbox_sha1sum, mbox_sha1sum_as_written from intermediate.int_identity__emails "
+        "where employee_number = '1001'") == (lower, written)
 
 
 def test_xapi_actors_resolve_by_mbox_account_and_sha1(dbt_build):

@@ -60,7 +60,7 @@ def first_sync(env) -> Iterator[subprocess.CompletedProcess]:
 
 def test_a_sync_shows_progress_and_says_where_it_published(env, first_sync):
     out, err = first_sync.stdout, first_sync.stderr
-    for step in ("extract_hris", "extract_xapi", "warehouse_models", "quality_checks",
+    for step in ("extract_feeds", "warehouse_models", "quality_checks",
                  "publication__published_warehouse"):
         assert re.search(rf"^step {step} done in \d+\.\d s$", err, flags=re.MULTILINE), step
     assert re.search(r"^  xapi/statements: [\d,]+ records, [\d,]+ pages", err, flags=re.MULTILINE)
@@ -104,16 +104,16 @@ def test_refused_credentials_fail_at_once_naming_host_path_and_status(env, first
     done, run_id = sync({**env, "HRIS_SCIM_TOKEN": wrong})
     assert done.returncode == 1
     host = pilot_sim.env["HRIS_SCIM_URL"].removeprefix("http://").split("/")[0]
-    assert re.search(rf"^step extract_hris failed: hris/users GET {re.escape(host)}/scim/v2/\S+: credentials "
+    assert re.search(rf"^step extract_feeds failed: hris/users GET {re.escape(host)}/scim/v2/\S+: credentials "
                      r"refused \(HTTP 401 Unauthorized\)", done.stderr, flags=re.MULTILINE), done.stderr
     assert "Exceeded max_retries" not in done.stderr
-    assert "step extract_hris will retry" not in done.stderr  # refused credentials are not retried
+    assert "step extract_feeds will retry" not in done.stderr  # refused credentials are not retried
     assert wrong not in done.stdout + done.stderr
     assert rows(warehouse(env), "select status from audit.publication where run_id = ?", [run_id]) == [("blocked",)]
 
 
 @pytest.mark.parametrize(("waits_for", "signum"), [
-    ("step extract_lms started", signal.SIGINT),
+    ("step extract_feeds started", signal.SIGINT),
     ("step warehouse_models started", signal.SIGTERM),
     ("step quality_checks started", signal.SIGINT),
     ("step publication__published_warehouse started", signal.SIGTERM),

@@ -6,8 +6,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import socketserver
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from dagster_dbt import DbtCliResource
@@ -88,9 +93,66 @@ def test_every_variable_the_dbt_project_reads_reaches_dbt() -> None:
     assert set(dbt_env.dbt_visible(dict.fromkeys(read, "x"))) == read
 
 
+@contextmanager
+def recording_proxy() -> Iterator[tuple[str, list[str]]]:
+    """A loopback 'proxy' that records the first line of each request and closes: what dbt
+    would have sent beyond loopback."""
+    seen: list[str] = []
+
+    class Recorder(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            seen.append(self.rfile.readline().decode("latin-1").strip())
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_dbt_started_for_the_bridge_calls_nothing_beyond_loopback() -> None:
     """dagster-dbt runs `dbt --version`, which asks PyPI for dbt's latest release."""
+    assert {urlsplit(dbt_env.OFFLINE[name]).hostname for name in ("HTTP_PROXY", "HTTPS_PROXY")} == {"127.0.0.1"}
     with dbt_env.for_dbt():
         shown = subprocess.run(["dbt", "--version"], capture_output=True, text=True, timeout=300, check=True).stdout
     assert "installed: " in shown
     assert "latest version of dbt-core could not be determined" in shown
+
+
+def test_the_proxy_stops_only_the_pypi_lookup_of_dbt_version(monkeypatch) -> None:
+    """What is left for the proxy: `dbt --version` asks PyPI (no documented switch), and nothing else."""
+    with recording_proxy() as (url, seen):
+        monkeypatch.setitem(dbt_env.OFFLINE, "HTTP_PROXY", url)
+        monkeypatch.setitem(dbt_env.OFFLINE, "HTTPS_PROXY", url)
+        with dbt_env.for_dbt():
+            shown = subprocess.run(["dbt", "--version"], capture_output=True, text=True, timeout=300, check=True).stdout
+    assert "latest version of dbt-core could not be determined" in shown
+    assert seen and all(line.startswith("CONNECT pypi.org:443 ") for line in seen), seen
+
+
+@pytest.mark.parametrize("send_stats", ["false", "true"])
+def test_usage_tracking_is_off_by_its_documented_switch(tmp_path: Path, monkeypatch, send_stats: str) -> None:
+    """With DBT_SEND_ANONYMOUS_USAGE_STATS=false (dbt_environment) a dbt command sends nothing at
+    all; with it on (the control) dbt's tracker would reach its collector."""
+    for name, text in SHOW_ENV_PROJECT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    settings = Settings.from_env(dotenv_path=None, require_sources=False)
+    wanted = dbt_env.dbt_environment(settings)
+    if send_stats == "true":
+        wanted = {k: v for k, v in wanted.items() if k != "DO_NOT_TRACK"} | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "true"}
+    monkeypatch.delenv("DO_NOT_TRACK", raising=False)
+    monkeypatch.delenv("DBT_SEND_ANONYMOUS_USAGE_STATS", raising=False)
+    with recording_proxy() as (url, seen):
+        monkeypatch.setitem(dbt_env.OFFLINE, "HTTP_PROXY", url)
+        monkeypatch.setitem(dbt_env.OFFLINE, "HTTPS_PROXY", url)
+        with dbt_env.for_dbt(wanted):
+            subprocess.run([dbt_env.DBT_EXECUTABLE, "run-operation", "show_env", "--args", '{"names": []}',
+                            "--project-dir", str(tmp_path), "--profiles-dir", str(tmp_path)],
+                           capture_output=True, text=True, timeout=300, check=True, cwd=tmp_path)
+    if send_stats == "false":
+        assert seen == []
+    else:
+        assert any("sinter-collect.com" in line for line in seen), seen

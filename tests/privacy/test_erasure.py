@@ -4,7 +4,8 @@ The pilot organisation (the e2e fixtures' simulator) is synced and published; a 
 everywhere (HRIS, payroll, LMS user, assessed and assessing, xAPI statements, check-ins,
 reviews, observations) is erased with `bridge erase`; afterwards no table of any file, and no
 byte of the DuckDB files, holds their identifiers; the others' rows are unchanged but for
-pseudonymised references; two more syncs do not bring them back; then a retention run erases
+pseudonymised references (and their name in the free text of an observation about someone
+else); two more syncs do not bring them back; then a retention run erases
 exactly the people terminated before the limit.
 """
 
@@ -20,32 +21,11 @@ import pytest
 
 from orchestration import cli
 from tests.e2e.conftest import bridge_env, pilot_sim  # noqa: F401  (module-scoped fixtures)
+from tests.privacy.everywhere import PICK, assert_others_unchanged, duck_holders
 
 pytestmark = [pytest.mark.slow, pytest.mark.simulator]
 
 KEY = "test-pseudonym-key"
-
-# someone with rows in every feed, about and by them, whose full name nobody else has
-PICK = """
-with u as (select employee_number, scim_id, email, full_name from staging.stg_hris__users),
-l as (select lms_user_id, employee_number from staging.stg_lms__users),
-managers as (select distinct manager_scim_id from staging.stg_hris__users where manager_scim_id is not null)
-select u.employee_number, u.scim_id, u.email, u.full_name, l.lms_user_id
-from u join l using (employee_number)
-where exists (select 1 from staging.stg_lms__assessments a where a.subject_lms_user_id = l.lms_user_id)
-  and exists (select 1 from staging.stg_lms__assessments a
-              where a.rater_lms_user_id = l.lms_user_id and a.subject_lms_user_id <> l.lms_user_id)
-  and exists (select 1 from staging.stg_lms__reviews r where r.lms_user_id = l.lms_user_id)
-  and exists (select 1 from staging.stg_lms__observations o where o.subject_lms_user_id = l.lms_user_id)
-  and exists (select 1 from staging.stg_checkins__checkins k where k.employee_email = u.email)
-  and exists (select 1 from staging.stg_xapi__statements s where s.actor_email = u.email)
-  and exists (select 1 from staging.stg_payroll__rows p where p.employee_number = u.employee_number)
-  and (select count(*) from staging.stg_hris__users x where x.full_name = u.full_name) = 1
-  and u.scim_id not in (select manager_scim_id from managers)
-order by u.employee_number
-limit 1
-"""
-
 
 def _files(warehouse: Path) -> dict[str, Path]:
     stem = warehouse.name.removesuffix(".duckdb")
@@ -57,23 +37,6 @@ def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
-def _holders(path: Path, pattern: str) -> dict[str, int]:
-    """Rows of every base table whose text (every column, JSON included) matches `pattern`."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        tables = con.execute("select table_schema, table_name from information_schema.tables "
-                             "where table_type = 'BASE TABLE'").fetchall()
-        found = {}
-        for schema, table in tables:
-            n = con.execute(f'select count(*) from "{schema}"."{table}" t '
-                            "where regexp_matches(lower(t::varchar), ?)", [pattern]).fetchall()[0][0]
-            if n:
-                found[f"{schema}.{table}"] = n
-        return found
     finally:
         con.close()
 
@@ -111,23 +74,22 @@ def test_erasure_retention(synced, capsys) -> None:
                         rf"\b0*{re.escape(number)}\b"])
     # they are there before, in every file and (as text) in the work file's bytes
     for name in ("published", "restricted", "work"):
-        assert _holders(files[name], pattern), name
+        assert duck_holders(files[name], pattern), name
     byte_needles = [email.encode(), scim_id.encode(), full_name.encode()]
     assert any(n in files["work"].read_bytes() for n in byte_needles)
     others_before = _others_rows(warehouse, number) | _others_rows(files["restricted"], number)
-    counts_before = {t: sum(c.values()) for t, c in others_before.items()}
 
     # the dry run on the published warehouse prints what would go and changes nothing
     assert cli.main(["erase", "--employee-number", number, "--reason", "DSAR 2026-17", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "raw.hris__users" in out and "would remove" in out and "dry run" in out
     assert email not in out and full_name not in out
-    assert _holders(files["work"], pattern)
+    assert duck_holders(files["work"], pattern)
 
     assert cli.main(["erase", "--employee-number", number, "--reason", "DSAR 2026-17"]) == 0
     capsys.readouterr()
     for name in ("published", "restricted", "work"):
-        assert _holders(files[name], pattern) == {}, name
+        assert duck_holders(files[name], pattern) == {}, name
         data = files[name].read_bytes()
         assert not [n for n in byte_needles if n in data], name
     # nor any other file beside them: report site versions, Data Docs, logs, dbt's artifacts
@@ -139,6 +101,7 @@ def test_erasure_retention(synced, capsys) -> None:
     assert alias.startswith("erased-")
     assert '"raw.payroll__rows"' in erasure[0][3] and '"raw.xapi__statements"' in erasure[0][3]
     assert '"raw.lms__assessments"' in erasure[0][4]     # the ratings they gave others are kept
+    assert '"raw.lms__observations:free_text"' in erasure[0][4]     # a colleague's observation named them
     # the ratings they gave keep the rated person's side, with the rater pseudonymised
     kept = _query(files["work"], "select count(*) from raw.lms__assessments "
                   "where json_extract_string(payload, '$.rater_user_id') = ?", [alias])[0][0]
@@ -146,12 +109,8 @@ def test_erasure_retention(synced, capsys) -> None:
 
     # the others' rows: the ones that did not name the person are all still there, unchanged,
     # and nobody else gained or lost a row
-    others_after = _others_rows(warehouse, number) | _others_rows(files["restricted"], number)
-    rx = re.compile(pattern)
-    for table, before in others_before.items():
-        untouched = Counter({row: n for row, n in before.items() if not rx.search(row.lower())})
-        assert not (untouched - others_after[table]), table
-        assert sum(others_after[table].values()) == counts_before[table], table
+    assert_others_unchanged(others_before, _others_rows(warehouse, number) | _others_rows(files["restricted"], number),
+                            pattern)
 
     # two more syncs a week later (the first one a full SCIM pull, which serves everyone): the
     # sources still serve the person, the suppression list keeps them out
@@ -161,7 +120,7 @@ def test_erasure_retention(synced, capsys) -> None:
         _, decision, _ = cli.run_sync(trigger="test", quiet=True)
         assert decision.status == "published"
     for name in ("published", "restricted", "work"):
-        assert _holders(files[name], pattern) == {}, name
+        assert duck_holders(files[name], pattern) == {}, name
     suppressed = _query(files["work"], "select source, stream, sum(records) from audit.suppression group by all")
     assert ("hris", "users") in {(s, t) for s, t, _ in suppressed}
 

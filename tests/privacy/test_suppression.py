@@ -101,3 +101,55 @@ def test_retention_picks_people_terminated_before_the_cutoff() -> None:
     assert erasure.terminated_before(con, date(2026, 3, 1)) == ["000427"]
     assert erasure.terminated_before(con, date(2026, 6, 1)) == ["000427", "5120"]
     assert erasure.terminated_before(con, date(2026, 1, 1)) == []
+
+
+ZOE = [{"id": "scim-zoe", "userName": "zoe.angstrom@example.org", "displayName": "Zoë Ångström-Ruiz",
+        "name": {"givenName": "Zoë", "familyName": "Ångström-Ruiz"},
+        "emails": [{"value": "Zoe.Angstrom@example.org"}], ENT: {"employeeNumber": "0811"}},
+       {"id": "scim-ole", "userName": "ole.berg@example.org", "name": {"givenName": "Ole", "familyName": "Berg"},
+        "emails": [{"value": "ole.berg@example.org"}], ENT: {"employeeNumber": "812"}},
+       {"id": "scim-ida", "userName": "ida@example.org", "name": {"givenName": "Ida", "familyName": "Ångström-Ruiz"},
+        "emails": [{"value": "ida@example.org"}], ENT: {"employeeNumber": "813"}}]
+OBSERVATIONS = [
+    # about Ole, by Ole's manager: kept, the text naming Zoë pseudonymised
+    {"id": 1, "subject_user_id": 31, "author_user_id": 40,
+     "text": "Paired with ZOË ångström-ruiz on the handover; zoe.angstrom@EXAMPLE.org has the notes. Thanks zoë!"},
+    # her family name alone is Ida's too: it names nobody in particular
+    {"id": 2, "subject_user_id": 31, "author_user_id": 40, "text": "Zoëy, Zoëlla and Ångström-Ruiz are others"},
+    {"id": 3, "subject_user_id": 30, "author_user_id": 31, "text": "About Zoë herself: removed whole"},
+]
+CHECKINS = [{"id": "c1", "employee_email": "ole.berg@example.org", "manager_email": "boss@example.org",
+             "note": "Waiting on Zoë Ångström-Ruiz", "impediment": None}]
+
+
+def test_free_text_naming_the_person_is_pseudonymised_in_the_records_kept() -> None:
+    con = duckdb.connect()
+
+    def land(lander: DuckDBLander, run_id: str) -> None:
+        lander.land_batch("hris", "users", ZOE, run_id, spec=RecordSpec(updated_path=None))
+        lander.land_batch("lms", "users", [{"id": 30, "email": "zoe.angstrom@example.org", "employee_number": "811"},
+                                           {"id": 31, "email": "ole.berg@example.org", "employee_number": "812"}],
+                          run_id, spec=RecordSpec())
+        lander.land_batch("lms", "observations", OBSERVATIONS, run_id, spec=RecordSpec())
+        lander.land_batch("checkins", "checkins", CHECKINS, run_id, spec=RecordSpec())
+
+    land(DuckDBLander(con), "r1")
+    result = erasure.erase(con, b"key", "811", "DSAR 9", run_id="e1")
+    alias = result.pseudonym
+    texts = dict(con.execute("select record_id, json_extract_string(payload, '$.text') "
+                             "from raw.lms__observations").fetchall())
+    assert texts == {"1": f"Paired with {alias} on the handover; {alias} has the notes. Thanks {alias}!",
+                     "2": "Zoëy, Zoëlla and Ångström-Ruiz are others"}
+    assert con.execute("select json_extract_string(payload, '$.note') from raw.checkins__checkins").fetchall() == \
+        [(f"Waiting on {alias}",)]
+    assert result.free_text == {"raw.lms__observations": 1, "raw.checkins__checkins": 1}
+    assert any("free text" in line for line in result.lines())
+    [(pseudonymised,)] = con.execute("select pseudonymised from audit.erasure").fetchall()
+    assert '"raw.lms__observations:free_text": 1' in pseudonymised and "Zo" not in pseudonymised
+
+    # the sources still serve the text naming her: it lands pseudonymised as it was, no new version
+    versions = con.execute("select count(*) from raw.lms__observations").fetchall()[0][0]
+    land(DuckDBLander(con, "key"), "r2")
+    assert con.execute("select count(*) from raw.lms__observations").fetchall()[0][0] == versions
+    assert not con.execute("select count(*) from raw.checkins__checkins where payload::varchar ilike '%zo%'"
+                           ).fetchall()[0][0]

@@ -7,10 +7,13 @@ from datetime import date
 import pytest
 
 from connectors.scim_provision import CORE, ENTERPRISE, Capabilities
+from orchestration.lib.provisioning.apply import held_results
+from orchestration.lib.provisioning.audit_rows import change_columns, write_changes, write_results
 from orchestration.lib.provisioning.config import parse_scope
+from orchestration.lib.provisioning.fields import work_email
 from orchestration.lib.provisioning.plan import PENDING, build_plan, read_people
 from orchestration.lib.settings import SettingsError
-from tests.provisioning.conftest import people_db, person
+from tests.provisioning.conftest import people_db, person, work_db
 
 AS_OF = date(2026, 12, 1)
 FULL = Capabilities(filter_supported=True, patch_supported=True,
@@ -70,6 +73,16 @@ def test_matching_tiers_external_id_then_user_name_then_work_email() -> None:
     assert changes[("43", "externalId")] == "43"
     assert changes[("44", "userName")] == "c@x.org"
     assert {ch.action for ch in plan.changes} == {"update"}
+
+
+def test_the_work_email_is_the_primary_else_the_first_work_else_the_first() -> None:
+    home, work, other = ({"value": "h@x.org", "type": "home"}, {"value": "w@x.org", "type": "work"},
+                         {"value": "o@x.org", "type": "work"})
+    assert work_email({"emails": [home, work, other]}) == "w@x.org"
+    assert work_email({"emails": [home, work, other | {"primary": True}]}) == "o@x.org"
+    assert work_email({"emails": [{"value": None, "primary": True}, "junk", home]}) == "h@x.org"
+    assert work_email({"emails": [{"type": "work"}]}) is None
+    assert work_email({}) is None
 
 
 def test_two_candidates_and_a_user_matching_two_people_are_conflicts_never_written() -> None:
@@ -164,3 +177,26 @@ def test_scope_filters_people_and_rejects_what_it_cannot_read() -> None:
                                                          ("division", frozenset({"A"})))
     with pytest.raises(SettingsError, match="BRIDGE_PROVISIONING_SCOPE"):
         parse_scope("location=Paris")
+
+
+def test_audit_rows_take_their_columns_from_the_one_audit_ddl() -> None:
+    staff = [person(str(i), f"p{i}@x.org", f"P{i}", "Engineer") for i in range(1, 11)]
+    moved = [p[:4] + ("Senior Engineer",) + p[5:] for p in staff[:3]]      # 30 %: held
+    plan = plan_for(moved + staff[3:], [in_sync(f"u{i}", p) for i, p in enumerate(staff, 1)])
+    assert plan.held_by
+    work = work_db()
+    write_changes(work, "run-1", change_columns(plan))
+    write_results(work, held_results("run-1", plan))
+    assert work.execute("select distinct run_id, target, action, field, value_before, value_after "
+                        "from audit.provisioning_change").fetchall() == [
+        ("run-1", "lms", "update", "title", "Engineer", "Senior Engineer")]
+    rows = work.execute("select run_id, target, employee_number, target_id, action, status, http_status, "
+                        "left(error, 26), attempted_at is not null from audit.provisioning_result "
+                        "order by employee_number").fetchall()
+    assert rows == [("run-1", "lms", en, f"u{en}", "update", "held", None, "plan held by a safeguard: ", True)
+                    for en in ("1", "2", "3")]
+    # the writers hold no column list of their own: a column the audit DDL renames is simply followed
+    work.execute("alter table audit.provisioning_result rename column error to error_text")
+    write_results(work, held_results("run-2", plan))
+    assert work.execute("select count(*) from audit.provisioning_result where run_id = 'run-2' "
+                        "and error_text like 'plan held by a safeguard: %'").fetchone() == (3,)

@@ -12,6 +12,7 @@ from orchestration.lib.quality.reconciliation import (
     reconciliation_specs,
     run_reconciliation,
 )
+from orchestration.lib.settings import Settings, SettingsError
 
 
 def _by_name(outcomes: list[CheckOutcome]) -> dict[str, CheckOutcome]:
@@ -126,36 +127,43 @@ def test_missing_table_fails_its_checks_without_raising(con: duckdb.DuckDBPyConn
     assert set(failed.values()) == {"missing table: intermediate.int_identity__links"}
 
 
-# ---------------------------------------------------------------- thresholds from the environment
+# ---------------------------------------------------------------- thresholds from the settings
+
+
+def _settings(environ: dict[str, str]) -> Settings:
+    return Settings.from_env(environ, dotenv_path=None, require_sources=False)
 
 
 def test_thresholds_default_when_unset_or_blank() -> None:
-    assert QualityThresholds.from_env({}) == QualityThresholds()
-    assert QualityThresholds.from_env({"BRIDGE_HEADCOUNT_TOLERANCE_ABS": " "}) == QualityThresholds()
+    assert QualityThresholds.from_settings(_settings({})) == QualityThresholds()
+    assert QualityThresholds.from_settings(_settings({"BRIDGE_HEADCOUNT_TOLERANCE_ABS": " "})) == QualityThresholds()
     d = QualityThresholds()
     assert (d.max_unmapped_title_rate, d.max_unresolved_xapi_actor_rate, d.max_unknown_lms_user_rate,
             d.headcount_tolerance_abs, d.headcount_tolerance_rel) == (0.05, 0.02, 0.02, 5, 0.05)
 
 
-def test_thresholds_read_every_variable() -> None:
-    t = QualityThresholds.from_env({
+def test_thresholds_read_every_variable_from_the_settings() -> None:
+    t = QualityThresholds.from_settings(_settings({
         "BRIDGE_MAX_UNMAPPED_TITLE_RATE": "0.1", "BRIDGE_MAX_UNRESOLVED_XAPI_ACTOR_RATE": "0.03",
         "BRIDGE_MAX_UNKNOWN_LMS_USER_RATE": "0", "BRIDGE_HEADCOUNT_TOLERANCE_ABS": "12",
-        "BRIDGE_HEADCOUNT_TOLERANCE_REL": "0.2", "UNRELATED": "x"})
+        "BRIDGE_HEADCOUNT_TOLERANCE_REL": "0.2", "UNRELATED": "x"}))
     assert t == QualityThresholds(0.1, 0.03, 0.0, 12, 0.2)
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("BRIDGE_MAX_UNMAPPED_TITLE_RATE", "five percent"),
-    ("BRIDGE_MAX_UNMAPPED_TITLE_RATE", "5"),
-    ("BRIDGE_MAX_UNRESOLVED_XAPI_ACTOR_RATE", "-0.01"),
-    ("BRIDGE_MAX_UNKNOWN_LMS_USER_RATE", "nan"),
-    ("BRIDGE_HEADCOUNT_TOLERANCE_ABS", "2.5"),
-    ("BRIDGE_HEADCOUNT_TOLERANCE_ABS", "-1"),
-    ("BRIDGE_HEADCOUNT_TOLERANCE_REL", "1.5"),
-])
-def test_malformed_threshold_names_the_variable_in_one_line(name: str, value: str) -> None:
-    with pytest.raises(ValueError) as err:
-        QualityThresholds.from_env({name: value})
-    message = str(err.value)
-    assert message.startswith(name) and value in message and "\n" not in message
+MALFORMED = {
+    "BRIDGE_MAX_UNMAPPED_TITLE_RATE": "five percent",
+    "BRIDGE_MAX_UNRESOLVED_XAPI_ACTOR_RATE": "-0.01",
+    "BRIDGE_MAX_UNKNOWN_LMS_USER_RATE": "nan",
+    "BRIDGE_HEADCOUNT_TOLERANCE_ABS": "2.5",
+    "BRIDGE_HEADCOUNT_TOLERANCE_REL": "1.5",
+}
+
+
+def test_malformed_thresholds_fail_in_the_one_settings_pass_naming_each_variable() -> None:
+    with pytest.raises(SettingsError) as err:
+        _settings(MALFORMED)
+    lines = str(err.value).splitlines()
+    assert len(lines) == len(MALFORMED)
+    for name, value in MALFORMED.items():
+        assert [line for line in lines if line.startswith(f"{name} ") and value in line], name
+

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -67,3 +68,25 @@ def test_cli_main_defaults_to_serve(tmp_path, monkeypatch):
     assert seen["dialect"] == "foreign"
     with pytest.raises(SystemExit):
         cli.main(["--workdir", str(tmp_path), "--dialect", "klingon"])
+
+
+def _command_lines() -> list[str]:
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                out.append((p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:  # the process ended while we looked
+                pass
+    return out
+
+
+def test_a_simulator_not_ready_in_time_is_stopped_and_the_error_names_its_log(tmp_path):
+    from simulator import Simulator
+
+    sim = Simulator("pilot", seed=5, workdir=tmp_path / "slow", startup_timeout=0)
+    with pytest.raises(TimeoutError, match=re.escape(str(sim.workdir / "simulator.log"))):
+        sim.start()
+    assert sim.proc is None
+    assert not [c for c in _command_lines() if str(sim.workdir) in c]   # no simulator left running
+    sim.stop()   # stopping again is harmless

@@ -16,6 +16,9 @@ def test_normalise_follows_internals_rule():
     assert normalise("Payroll Mgr") == "payroll manager"
     assert normalise("VP Sales") == "vice president sales"
     assert normalise("IT-Ops") == "it operations"
+    # letters of any script are letters, accents kept (as the dbt macro: tests/dbt/test_title_normalisation.py)
+    assert normalise("Développeur–Senior") == normalise("De\u0301veloppeur senior") == "développeur senior"
+    assert normalise("Руководитель, проекта") == "руководитель проекта"
 
 
 def test_variants_resolve_by_normalisation_only():

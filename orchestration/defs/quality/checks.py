@@ -65,7 +65,7 @@ def _quality_checks(raw_suites: list[str], warehouse_suites: list[str]) -> dg.As
         context: dg.AssetCheckExecutionContext, bridge: BridgeResource
     ) -> Iterator[dg.AssetCheckResult]:
         settings = bridge.settings()
-        thresholds = reconciliation.QualityThresholds.from_env(settings.extra)
+        thresholds = reconciliation.QualityThresholds.from_settings(settings)
         batch_rows = settings.get("BRIDGE_CHECK_BATCH_ROWS")  # bounds the checks' memory on DuckDB
         paths = bridge.paths()
         if paths.pg_url:

@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.defs.resources import BridgeResource
-from orchestration.lib import dbt_build, dbt_env
+from orchestration.lib import dbt_build, dbt_env, dbt_incremental
 from orchestration.lib.crosswalk import land_crosswalk
 from orchestration.lib.dbt_freshness import record_source_freshness
 from orchestration.lib.dbt_project import project
@@ -44,16 +44,20 @@ def warehouse_models(
     settings, paths = bridge.settings(), bridge.paths()
     with bridge.work() as con:
         rows = land_crosswalk(con, settings.title_crosswalk)
+        stale = dbt_incremental.stale_models(con, dbt_incremental.load_manifest(dbt_project.manifest_path))
     if settings.title_crosswalk:
         context.log.info(f"job-title crosswalk from {settings.title_crosswalk}: {rows} rows")
-    with dbt_build.ended_on_failure(dbt_build.start(context, dbt, settings, paths)) as build:
+    if stale:
+        context.log.info(f"dbt build --full-refresh: incremental model(s) changed or never built here: {stale}")
+    with dbt_build.ended_on_failure(dbt_build.start(context, dbt, settings, paths, full_refresh=bool(stale))) as build:
         # the checks after this step need GX: its import runs while dbt works in its own process
         gx_engine.warm_up()
         yield from build.stream()
     # dbt's results go to audit.dq_result, where the checks step and `publish` read them
     with bridge.work() as con:
-        failed = record_dbt_results(con, context.run.run_id, build.get_artifact("run_results.json"), build.manifest,
-                                    pg_url=paths.pg_url)
+        run_results = build.get_artifact("run_results.json")
+        failed = record_dbt_results(con, context.run.run_id, run_results, build.manifest, pg_url=paths.pg_url)
+        dbt_incremental.record_built(con, run_results, build.manifest)
     if failed:
         context.log.error(f"dbt build: {len(failed)} failing blocking test(s) or model error(s): {failed[:10]}")
 

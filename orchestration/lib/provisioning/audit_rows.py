@@ -14,12 +14,22 @@ import pyarrow as pa
 from orchestration.lib.provisioning.plan import Note, Plan
 
 TARGET = "lms"
-# the per-row columns of a change; run_id, target and planned_at are one value per plan, set in SQL
-_CHANGE = pa.schema([("employee_number", pa.string()), ("target_id", pa.string()), ("action", pa.string()),
-                     ("field", pa.string()), ("value_before", pa.string()), ("value_after", pa.string())])
-_RESULT = pa.schema([("run_id", pa.string()), ("target", pa.string()), ("employee_number", pa.string()),
-                     ("target_id", pa.string()), ("action", pa.string()), ("status", pa.string()),
-                     ("http_status", pa.int32()), ("error", pa.string()), ("attempted_at", pa.timestamp("us"))])
+CHANGE_TABLE = "audit.provisioning_change"
+RESULT_TABLE = "audit.provisioning_result"
+# a change's columns that are one value per plan, set in SQL rather than repeated row by row
+_PLAN_WIDE = ("run_id", "target", "planned_at")
+
+
+def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> pa.Schema:
+    """An audit table's columns and types, in order, as its one DDL made them
+    (connectors.landing.ensure_audit_schema): this module keeps no column list of its own to drift."""
+    return con.table(table).limit(0).to_arrow_table().schema
+
+
+def change_schema(con: duckdb.DuckDBPyConnection) -> pa.Schema:
+    """The per-row columns of a change, in the table's order (`change_columns` builds them so)."""
+    schema = table_schema(con, CHANGE_TABLE)
+    return pa.schema([f for f in schema if f.name not in _PLAN_WIDE])
 
 
 def now() -> datetime:
@@ -73,24 +83,23 @@ def write_changes(con: duckdb.DuckDBPyConnection, run_id: str, columns: Sequence
     are constants of the insert, not columns repeated row by row."""
     if not columns[0]:
         return
-    batch = pa.Table.from_arrays([pa.array(col, type=f.type) for col, f in zip(columns, _CHANGE, strict=True)],
-                                 schema=_CHANGE)
+    schema = change_schema(con)
+    batch = pa.Table.from_arrays([pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)],
+                                 schema=schema)
     con.register("_bridge_provisioning_changes", batch)
     try:
-        con.execute("insert into audit.provisioning_change (run_id, target, employee_number, target_id, action, "
-                    "field, value_before, value_after, planned_at) select ?, ?, employee_number, target_id, "
-                    "action, field, value_before, value_after, ? from _bridge_provisioning_changes",
-                    [run_id, TARGET, planned_at or now()])
+        con.execute(f"insert into {CHANGE_TABLE} by name select ? as run_id, ? as target, ? as planned_at, * "
+                    "from _bridge_provisioning_changes", [run_id, TARGET, planned_at or now()])
     finally:
         con.unregister("_bridge_provisioning_changes")
 
 
 def write_results(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple]) -> None:
+    """Rows as tuples in audit.provisioning_result's column order (`held_results`, `apply_plan`)."""
     if not rows:
         return
-    con.register("_bridge_provisioning_results", _batch(_RESULT, rows))
+    con.register("_bridge_provisioning_results", _batch(table_schema(con, RESULT_TABLE), rows))
     try:
-        con.execute(f"insert into audit.provisioning_result ({', '.join(_RESULT.names)}) "
-                    f"select {', '.join(_RESULT.names)} from _bridge_provisioning_results")
+        con.execute(f"insert into {RESULT_TABLE} by name select * from _bridge_provisioning_results")
     finally:
         con.unregister("_bridge_provisioning_results")

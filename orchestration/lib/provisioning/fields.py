@@ -28,12 +28,17 @@ def email_key(value: Any) -> str | None:
 
 def work_email(resource: dict[str, Any]) -> str | None:
     """The primary e-mail, else the first `work` one, else the first (as the HRIS reader picks)."""
-    emails = [e for e in resource.get("emails") or [] if isinstance(e, dict) and isinstance(e.get("value"), str)]
-    for pick in (lambda e: e.get("primary") is True, lambda e: e.get("type") == "work", lambda e: True):
-        for e in emails:
-            if pick(e):
-                return e["value"]
-    return None
+    first = work = None
+    for e in resource.get("emails") or ():      # one pass: a plan reads this of every LMS user, twice
+        if not isinstance(e, dict) or not isinstance(value := e.get("value"), str):
+            continue
+        if e.get("primary") is True:
+            return value
+        if work is None and e.get("type") == "work":
+            work = value
+        if first is None:
+            first = value
+    return work if work is not None else first
 
 
 def _ent(resource: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +78,8 @@ class Field:
         return caps.enterprise and self.attribute in caps.enterprise_attributes
 
     def same(self, current: Any, desired: Any) -> bool:
+        if current == desired and type(current) is type(desired):
+            return True
         if self.name == "active":
             return bool(current) == bool(desired)
         if self.case_insensitive and isinstance(current, str) and isinstance(desired, str):

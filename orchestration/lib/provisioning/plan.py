@@ -232,8 +232,8 @@ def build_plan(people: list[Person], users: list[dict[str, Any]], caps: Capabili
                 desired[p.employee_number] = {"active": False}
                 changes.append(UserChange("deactivate", p.employee_number, uid, [("active", True, False)]))
             continue
-        diffs = [(f.name, f.read(current), wanted[f.name]) for f in supported
-                 if wanted[f.name] is not None and not f.same(f.read(current), wanted[f.name])]
+        diffs = [(f.name, now, want) for f in supported
+                 if (want := wanted[f.name]) is not None and not f.same(now := f.read(current), want)]
         if not diffs:
             continue
         desired[p.employee_number] = wanted

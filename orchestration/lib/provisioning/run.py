@@ -26,7 +26,7 @@ from orchestration.lib.provisioning.config import ProvisioningConfig
 from orchestration.lib.provisioning.plan import Plan, build_plan, read_people
 from orchestration.lib.quality.audit_rows import write_dq_results
 from orchestration.lib.quality.outcome import CheckOutcome
-from orchestration.lib.warehouse import WarehousePaths
+from orchestration.lib.warehouse import WarehousePaths, connect_read_only
 
 log = logging.getLogger("orchestration.provisioning")
 SAFEGUARD_CHECK = "provisioning_safeguards"
@@ -107,7 +107,7 @@ def was_published(work: duckdb.DuckDBPyConnection, run_id: str) -> bool:
 @contextmanager
 def published_people(paths: WarehousePaths) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to what readers see (on Postgres, a snapshot of it)."""
-    con = duckdb.connect(str(publication.report_source(paths)), read_only=True)
+    con = connect_read_only(paths, publication.report_source(paths))
     try:
         yield con
     finally:

@@ -8,13 +8,15 @@ returns exactly one outcome per spec, in spec order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
 from orchestration.lib.quality.db import table_exists
 from orchestration.lib.quality.outcome import MAX_SAMPLE_KEYS, CheckOutcome, CheckSpec, error_text
+from orchestration.lib.settings import BY_NAME, Settings
 
 LINKS = "intermediate.int_identity__links"
 DIM_EMPLOYEE = "reporting.dim_employee"
@@ -24,6 +26,10 @@ TITLE_ALIAS = "reporting.job_title_alias"
 IDENTITY_SOURCES: tuple[str, ...] = ("hris", "payroll", "lms", "xapi", "checkins")
 
 
+def _default(name: str) -> Any:
+    return BY_NAME[name].default
+
+
 @dataclass(frozen=True)
 class QualityThresholds:
     """Tolerances of the blocking reconciliation checks (see README.md in this folder).
@@ -31,60 +37,26 @@ class QualityThresholds:
     Rates are fractions (0.05 = 5 %). A cost center's headcount difference fails
     only when it exceeds BOTH the absolute and the relative tolerance, so small
     cost centers are not blocked by one person and large ones not by rounding.
+    The defaults are the ones `orchestration/lib/settings.py` declares.
     """
 
-    max_unmapped_title_rate: float = 0.05  # BRIDGE_MAX_UNMAPPED_TITLE_RATE
-    max_unresolved_xapi_actor_rate: float = 0.02  # BRIDGE_MAX_UNRESOLVED_XAPI_ACTOR_RATE
-    max_unknown_lms_user_rate: float = 0.02  # BRIDGE_MAX_UNKNOWN_LMS_USER_RATE
-    headcount_tolerance_abs: int = 5  # BRIDGE_HEADCOUNT_TOLERANCE_ABS (people)
-    headcount_tolerance_rel: float = 0.05  # BRIDGE_HEADCOUNT_TOLERANCE_REL (of the larger side)
+    max_unmapped_title_rate: float = _default("BRIDGE_MAX_UNMAPPED_TITLE_RATE")
+    max_unresolved_xapi_actor_rate: float = _default("BRIDGE_MAX_UNRESOLVED_XAPI_ACTOR_RATE")
+    max_unknown_lms_user_rate: float = _default("BRIDGE_MAX_UNKNOWN_LMS_USER_RATE")
+    headcount_tolerance_abs: int = _default("BRIDGE_HEADCOUNT_TOLERANCE_ABS")  # people
+    headcount_tolerance_rel: float = _default("BRIDGE_HEADCOUNT_TOLERANCE_REL")  # of the larger side
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> QualityThresholds:
-        """Read the ``BRIDGE_*`` variables; unset or blank means the default.
-
-        Raises ``ValueError`` with one line naming the variable when a value is malformed.
-        """
-        d = cls()
+    def from_settings(cls, settings: Settings) -> QualityThresholds:
+        """The values `Settings.from_env` already parsed and range-checked in its one pass
+        (a malformed one is a `SettingsError` line naming the variable): nothing is parsed here."""
         return cls(
-            max_unmapped_title_rate=_rate(environ, "BRIDGE_MAX_UNMAPPED_TITLE_RATE", d.max_unmapped_title_rate),
-            max_unresolved_xapi_actor_rate=_rate(
-                environ, "BRIDGE_MAX_UNRESOLVED_XAPI_ACTOR_RATE", d.max_unresolved_xapi_actor_rate),
-            max_unknown_lms_user_rate=_rate(environ, "BRIDGE_MAX_UNKNOWN_LMS_USER_RATE", d.max_unknown_lms_user_rate),
-            headcount_tolerance_abs=_count(environ, "BRIDGE_HEADCOUNT_TOLERANCE_ABS", d.headcount_tolerance_abs),
-            headcount_tolerance_rel=_rate(environ, "BRIDGE_HEADCOUNT_TOLERANCE_REL", d.headcount_tolerance_rel),
+            max_unmapped_title_rate=settings.get("BRIDGE_MAX_UNMAPPED_TITLE_RATE"),
+            max_unresolved_xapi_actor_rate=settings.get("BRIDGE_MAX_UNRESOLVED_XAPI_ACTOR_RATE"),
+            max_unknown_lms_user_rate=settings.get("BRIDGE_MAX_UNKNOWN_LMS_USER_RATE"),
+            headcount_tolerance_abs=settings.get("BRIDGE_HEADCOUNT_TOLERANCE_ABS"),
+            headcount_tolerance_rel=settings.get("BRIDGE_HEADCOUNT_TOLERANCE_REL"),
         )
-
-
-def _raw(environ: Mapping[str, str], name: str) -> str | None:
-    value = environ.get(name)
-    return None if value is None or not value.strip() else value.strip()
-
-
-def _rate(environ: Mapping[str, str], name: str, default: float) -> float:
-    text = _raw(environ, name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{name} must be a number between 0 and 1 (a fraction), got {text!r}") from None
-    if not 0.0 <= value <= 1.0:  # also rejects nan
-        raise ValueError(f"{name} must be a number between 0 and 1 (a fraction), got {text!r}")
-    return value
-
-
-def _count(environ: Mapping[str, str], name: str, default: int) -> int:
-    text = _raw(environ, name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number of people >= 0, got {text!r}") from None
-    if value < 0:
-        raise ValueError(f"{name} must be a whole number of people >= 0, got {text!r}")
-    return value
 
 
 # ---------------------------------------------------------------- specs

@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 
+from connectors import duck
 from orchestration.lib.quality.db import table_exists
 from orchestration.lib.quality.gx_engine import AGGREGATE, SET_LEVEL, failed, flag_column, validate_batches
 from orchestration.lib.quality.outcome import CheckOutcome, CheckSpec, error_text
@@ -38,6 +39,7 @@ from orchestration.lib.quality.suite_model import (
     reference_frame,
     unique,
 )
+from orchestration.lib.warehouse import MemoryBudget
 
 __all__ = ["BATCH_ROWS", "SUITES", "Suite", "SuiteRun", "check_specs", "frame_sql", "on_raw", "run_suite",
            "run_suite_detailed", "run_suites", "suites_for_table"]
@@ -512,7 +514,7 @@ def _pandas_batches(reader: Any, sizes: list[int]) -> Iterator[Any]:
     an empty frame still yields one (empty) batch, so its expectations are evaluated."""
     import pyarrow as pa
 
-    with duckdb.connect() as memory:
+    with duck.connect(memory_limit=MemoryBudget().scratch) as memory:
         seen = False
         for batch in reader:
             sizes.append(batch.num_rows)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Self
 
-import duckdb
+from connectors import duck
 
 ALLOWED_SCHEMAS = ("reporting", "audit")
 
@@ -19,9 +19,9 @@ ALLOWED_SCHEMAS = ("reporting", "audit")
 class PublishedDb:
     """A read-only connection plus the set of tables it holds."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, memory_limit: int) -> None:
         self.path = path
-        self.con = duckdb.connect(str(path), read_only=True)
+        self.con = duck.connect(path, read_only=True, memory_limit=memory_limit)
         found = self.con.execute(
             "select table_schema, table_name from information_schema.tables where table_catalog = current_database()"
         ).fetchall()

@@ -21,6 +21,7 @@ from orchestration.lib.report import audit, capability, people, state, strategy
 from orchestration.lib.report.db import PublishedDb
 from orchestration.lib.report.meta import read_meta
 from orchestration.lib.report.render import Page, render
+from orchestration.lib.warehouse import MemoryBudget
 
 PAGES = ("index", "strategy", "capability", "people", "audit")
 KEEP_VERSIONS = 2  # the current report and the one before it
@@ -36,8 +37,9 @@ class ReportResult:
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)  # page -> key figures shown
 
 
-def generate_report(published_db: Path, out_dir: Path) -> ReportResult:
-    """Write the report site for `published_db` (opened read-only) to `out_dir`."""
+def generate_report(published_db: Path, out_dir: Path, *, memory_limit: int = MemoryBudget().scratch) -> ReportResult:
+    """Write the report site for `published_db` (opened read-only, DuckDB within `memory_limit`
+    bytes: the run's scratch share) to `out_dir`."""
     started = time.perf_counter()
     published_db, out_dir = Path(published_db), Path(out_dir)
     if not published_db.exists():
@@ -45,7 +47,7 @@ def generate_report(published_db: Path, out_dir: Path) -> ReportResult:
     generated_at = datetime.now(UTC).replace(tzinfo=None)
     previous_state = state.load(out_dir) if out_dir.exists() else None
 
-    with PublishedDb(published_db) as db:
+    with PublishedDb(published_db, memory_limit) as db:
         meta = read_meta(db, generated_at)
         strategy_page, snapshot = strategy.build(db, meta, previous_state)
         pages: list[Page] = [

@@ -2,8 +2,10 @@
 -- used for a leaf (CONTRACT 3): progress = latest progress_pct (done -> 100, none -> 0);
 -- rate = progress gained per day between first and latest check-in; forecast =
 -- latest check-in + (100 - progress) / rate when the rate is positive.
+-- An objective's own metrics need only its own row and its check-ins, not its place in
+-- the cascade: int_objectives__progress combines them with the hierarchy.
 with objectives as (
-    select objective_id, due_date, status from {{ ref('int_objectives__hierarchy') }}
+    select objective_id, due_date, status from {{ ref('stg_checkins__objectives') }}
 ),
 
 checkins as (

@@ -1,14 +1,8 @@
--- Canonical job titles (the HRIS titles, plus any the crosswalk maps to) with
+-- Canonical job titles (int_job_titles__canonical: the HRIS titles, plus any the crosswalk maps to) with
 -- family and level from the crosswalk, the package payroll pays most often for
 -- the title in the latest period (ties: the alphabetically first), and headcount.
 with canonical_titles as (
-    select canonical_job_title
-    from {{ ref('int_job_titles__matched') }}
-    where canonical_job_title is not null
-    union
-    select canonical_job_title
-    from {{ ref('stg_hr__title_crosswalk') }}
-    where canonical_job_title is not null
+    select canonical_job_title from {{ ref('int_job_titles__canonical') }}
 ),
 
 packages as (

@@ -3,11 +3,7 @@
 -- both systems have them active there; someone the two systems place in different
 -- cost centers is hris_only in one and payroll_only in the other (a finding), so
 -- matched + hris_only = hris_active and matched + payroll_only = payroll_active.
-with latest_period as (
-    select max(period_end) as period_end from {{ ref('stg_payroll__rows') }}
-),
-
-hris_active as (
+with hris_active as (
     select employee_number, cost_center
     from {{ ref('int_employees__current') }}
     where is_active
@@ -15,14 +11,11 @@ hris_active as (
 
 payroll_active as (
     select
-        coalesce(links.employee_number, concat('payroll:', p.employee_number)) as employee_key,
-        max(p.cost_center) as cost_center
-    from {{ ref('stg_payroll__rows') }} as p
-    inner join latest_period on p.period_end = latest_period.period_end
-    left join {{ ref('int_identity__links') }} as links
-        on links.source_system = 'payroll' and p.employee_number_raw = links.source_key
-    where p.employment_status in ('active', 'on_leave') and p.employee_number is not null
-    group by coalesce(links.employee_number, concat('payroll:', p.employee_number))
+        coalesce(resolved_employee_number, concat('payroll:', employee_number)) as employee_key,
+        max(cost_center) as cost_center
+    from {{ ref('int_payroll__latest_period_rows') }}
+    where employment_status in ('active', 'on_leave') and employee_number is not null
+    group by coalesce(resolved_employee_number, concat('payroll:', employee_number))
 ),
 
 hris_side as (

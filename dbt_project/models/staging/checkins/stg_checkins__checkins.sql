@@ -1,4 +1,9 @@
 -- Current checkins checkins: latest version per id, deletions dropped.
+-- Incremental: a night reads only the check-ins with a version landed since the last build;
+-- a later deletion removes the built row (post_hook); docs/internals.md.
+{{ config(materialized='incremental', unique_key='checkin_id', incremental_strategy='delete+insert',
+          on_schema_change='fail',
+          post_hook="{{ delete_tombstoned(source('checkins', 'checkins'), 'checkin_id') }}") }}
 with latest as (
     {{ latest_versions(source('checkins', 'checkins')) }}
 ),
@@ -6,6 +11,7 @@ with latest as (
 fields as (
     select
         record_id as checkin_id,
+        batch_seq,
         is_deleted,
         first_landed_at,
         landed_at,
@@ -39,6 +45,7 @@ select
     note,
     {{ iso_timestamp('updated_at_text') }} as updated_at,
     first_landed_at,
-    landed_at
+    landed_at,
+    batch_seq
 from fields
 where not coalesce(is_deleted, false)

@@ -1,5 +1,9 @@
 -- xAPI statements (immutable, keyed by id): actor identifiers, verb, object and
 -- result flattened. Voiding is applied downstream (int_learning__statements_unvoided).
+-- Incremental: a night parses only the statements landed since the last build (the
+-- connector's re-reads land nothing new: statements are keyed by id); docs/internals.md.
+{{ config(materialized='incremental', unique_key='statement_id', incremental_strategy='delete+insert',
+          on_schema_change='fail') }}
 with latest as (
     {{ latest_versions(source('xapi', 'statements')) }}
 ),
@@ -7,6 +11,7 @@ with latest as (
 fields as (
     select
         record_id as statement_id,
+        batch_seq,
         first_landed_at,
         landed_at,
         source_updated_at,
@@ -33,6 +38,7 @@ fields as (
 parsed as (
     select
         statement_id,
+        batch_seq,
         first_landed_at,
         landed_at,
         actor_object_type,
@@ -86,5 +92,6 @@ select
     coalesce(statement_timestamp, stored_at_payload, stored_at_source) as occurred_at,
     coalesce(stored_at_payload, stored_at_source) as stored_at,
     first_landed_at,
-    landed_at
+    landed_at,
+    batch_seq
 from parsed

@@ -16,6 +16,8 @@ emails as (
         versions.record_id,
         versions.batch_seq,
         {{ normalise_email(json_text('e.value', 'value')) }} as email,
+        -- as the HRIS spells it (trimmed only): an LRS may hash the mbox with this case (mbox_sha1sum)
+        nullif(trim({{ json_text('e.value', 'value') }}), '') as email_as_written,
         row_number() over (
             partition by versions.record_id, versions.batch_seq
             order by
@@ -106,6 +108,7 @@ select
     landed_at,
     is_absent_from_source,
     chosen_email.email,
+    chosen_email.email_as_written,
     {{ normalise_employee_number('employee_number_raw') }} as employee_number,
     employee_number_raw,
     external_id,

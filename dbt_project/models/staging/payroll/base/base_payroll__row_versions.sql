@@ -1,5 +1,11 @@
 -- Every landed payroll row (latest version of each record), parsed, including rows
 -- of exports a later export of the same period superseded (stg_payroll__rows drops those).
+-- Incremental: a night reads only the rows landed since the last build; which export counts
+-- (supersession, withdrawal) is decided downstream on every build (stg_payroll__rows).
+{{ config(materialized='incremental', unique_key='payroll_row_id', incremental_strategy='delete+insert',
+          on_schema_change='fail',
+          post_hook="{{ delete_tombstoned(source('payroll', 'rows'), 'payroll_row_id') }}") }}
+
 with latest as (
     {{ latest_versions(source('payroll', 'rows')) }}
 ),
@@ -7,6 +13,7 @@ with latest as (
 fields as (
     select
         record_id as payroll_row_id,
+        batch_seq,
         is_deleted,
         file_name,
         file_sha256,
@@ -53,6 +60,7 @@ select
     nullif(trim(cost_center_text), '') as cost_center,
     lower(trim(employment_status_text)) as employment_status,
     first_landed_at,
-    landed_at
+    landed_at,
+    batch_seq
 from fields
 where not coalesce(is_deleted, false)
