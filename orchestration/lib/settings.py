@@ -255,6 +255,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BRIDGE_MAX_UNKNOWN_LMS_USER_RATE", rate, 0.02),
     Variable("BRIDGE_HEADCOUNT_TOLERANCE_ABS", count, 5),
     Variable("BRIDGE_HEADCOUNT_TOLERANCE_REL", rate, 0.05),
+    Variable("BRIDGE_CHECK_BATCH_ROWS", positive_int, 100_000),
     # Real SCIM servers and LRSs
     Variable("BRIDGE_SCIM_ATTRIBUTES", scim_attribute_file),
     Variable("BRIDGE_MAX_ABSENCE_TERMINATION_RATE", rate, 0.05),

@@ -64,24 +64,22 @@ def _quality_checks(raw_suites: list[str], warehouse_suites: list[str]) -> dg.As
     def quality_checks(
         context: dg.AssetCheckExecutionContext, bridge: BridgeResource
     ) -> Iterator[dg.AssetCheckResult]:
-        thresholds = reconciliation.QualityThresholds.from_settings(bridge.settings())
+        settings = bridge.settings()
+        thresholds = reconciliation.QualityThresholds.from_settings(settings)
+        batch_rows = settings.get("BRIDGE_CHECK_BATCH_ROWS")  # bounds the checks' memory on DuckDB
         paths = bridge.paths()
         if paths.pg_url:
-            # the same suites, on a copy of what dbt built in Postgres' build schemas
-            from orchestration.lib import pg_warehouse
+            # the same suites, run as SQL in Postgres on what dbt built in its build schemas
+            from orchestration.lib.quality import postgres_checks
 
-            checked = pg_warehouse.copy_for_checks(paths)
-            try:
-                built = suites.run_suites(checked, warehouse_suites)
-                recon = reconciliation.run_reconciliation(checked, thresholds)
-            finally:
-                checked.close()
+            built = postgres_checks.run_suites(paths.pg_url, warehouse_suites)
+            recon = postgres_checks.run_reconciliation(paths.pg_url, thresholds)
         with bridge.work() as con:
             if not paths.pg_url:
-                built = suites.run_suites(con, warehouse_suites)
+                built = suites.run_suites(con, warehouse_suites, batch_rows=batch_rows)
                 recon = reconciliation.run_reconciliation(con, thresholds)
             # raw versions live in the work file on either target
-            runs = [suites.run_suite_detailed(con, n) for n in raw_suites] + built
+            runs = [suites.run_suite_detailed(con, n, batch_rows=batch_rows) for n in raw_suites] + built
             outcomes = [o for r in runs for o in r.outcomes] + recon
             write_dq_results(con, context.run.run_id, outcomes)
             earlier = _recorded_outcomes(con, context.run.run_id, exclude={o.check_name for o in outcomes})

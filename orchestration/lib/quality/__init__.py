@@ -1,4 +1,4 @@
-"""Data-quality checks: GX suites over DuckDB frames and cross-system SQL reconciliation.
+"""Data-quality checks: GX suites over the warehouse's tables and cross-system SQL reconciliation.
 
 Pure library code; Dagster wiring lives in ``orchestration/defs/quality``.
 Importing this package does not import Great Expectations (that costs ~5 s here):

@@ -124,9 +124,11 @@ def _guarded(con: duckdb.DuckDBPyConnection, specs: list[CheckSpec], tables: tup
     missing = [t for t in tables if not table_exists(con, t)]
     if missing:
         return [_failed(s, f"missing table: {', '.join(missing)}") for s in specs]
+    import psycopg2  # the same checks run on Postgres (postgres_checks.BuiltTables)
+
     try:
         return compute()
-    except duckdb.Error as exc:
+    except (duckdb.Error, psycopg2.Error) as exc:
         return [_failed(s, f"query failed: {error_text(exc)}") for s in specs]
 
 
@@ -165,7 +167,7 @@ def _headcount(con: duckdb.DuckDBPyConnection, t: QualityThresholds) -> CheckOut
     """).fetchall()
     # Over tolerance only when over BOTH: more than N people and more than R of the larger side.
     over = [(cc, diff) for cc, diff, base in rows
-            if diff > t.headcount_tolerance_abs and diff > t.headcount_tolerance_rel * base]
+            if diff > t.headcount_tolerance_abs and diff > t.headcount_tolerance_rel * float(base)]
     over.sort(key=lambda x: (-x[1], str(x[0])))
     largest = max((diff for _, diff, _ in rows), default=0)
     observed = (f"{len(over)} of {len(rows)} cost centers over tolerance "

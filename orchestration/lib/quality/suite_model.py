@@ -57,6 +57,7 @@ class SuiteRun:
     target_table: str
     outcomes: list[CheckOutcome]
     gx_results: list[Any] = field(default_factory=list)  # ExpectationSuiteValidationResult
+    batch_sizes: list[int] = field(default_factory=list)  # rows of each batch read from the warehouse
 
 
 def short(table: str) -> str:
@@ -114,7 +115,7 @@ def local_frame(table: str, expects: Sequence[Expect], numeric: Sequence[str] = 
             if c and c not in cols:
                 cols.append(c)
     # DECIMAL arrives in pandas as Python objects; compare numbers as doubles.
-    select = ", ".join(f"cast({c} as double) as {c}" if c in numeric else c for c in cols)
+    select = ", ".join(f"cast({c} as double precision) as {c}" if c in numeric else c for c in cols)
     return Frame(f"select {select} from {table}", (table,), tuple(expects))
 
 

@@ -1,21 +1,21 @@
 """Great Expectations suites, defined in code and reviewed like code.
 
 Each suite is bound to one target table. A suite is a list of *frames*: a SQL query
-over the DuckDB working database (selecting only the columns its checks need)
-whose result is validated as a pandas frame by GX. Cross-table rules
+(selecting only the columns its checks need) whose rows GX validates. Cross-table rules
 (relationships, parent ranges, reconciliation arithmetic) are computed in SQL into
 a boolean column and validated by GX like any other column, so every check of a
 suite goes through the same engine and the same Data Docs.
 
-GX's SQL datasource over duckdb-engine fails on this stack, and GX is slow to
+On DuckDB a frame is read in bounded Arrow batches, each validated as a pandas frame
+(GX's SQL datasource over duckdb-engine fails on this stack); on Postgres
+(``postgres_checks``) GX runs the same frames as SQL in the server. GX is slow to
 import, so specs are plain data: ``check_specs()`` never imports GX nor touches a
 database, and ``run_suite`` builds one ephemeral GX context per process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ import duckdb
 
 from connectors import duck
 from orchestration.lib.quality.db import table_exists
-from orchestration.lib.quality.gx_engine import failed, validate_frame
+from orchestration.lib.quality.gx_engine import AGGREGATE, SET_LEVEL, failed, flag_column, validate_batches
 from orchestration.lib.quality.outcome import CheckOutcome, CheckSpec, error_text
 from orchestration.lib.quality.suite_model import (
     Expect,
@@ -41,8 +41,8 @@ from orchestration.lib.quality.suite_model import (
 )
 from orchestration.lib.warehouse import MemoryBudget
 
-__all__ = ["SUITES", "Suite", "SuiteFrames", "SuiteRun", "check_specs", "on_raw", "read_suite", "run_suite",
-           "run_suite_detailed", "run_suites", "suites_for_table", "validate_suite"]
+__all__ = ["BATCH_ROWS", "SUITES", "Suite", "SuiteRun", "check_specs", "frame_sql", "on_raw", "run_suite",
+           "run_suite_detailed", "run_suites", "suites_for_table"]
 
 # A raw stream that received nothing for this long gets a warn-level freshness finding.
 RAW_MAX_AGE_HOURS = 36.0
@@ -261,7 +261,7 @@ def _mart_suites() -> list[Suite]:
     keys = ("objective_id", "as_of_date")
     children_range = f"""
         with progress as (
-            select objective_id, as_of_date, cast(progress_pct as double) as progress_pct from {t}
+            select objective_id, as_of_date, cast(progress_pct as double precision) as progress_pct from {t}
         ), children as (
             select o.parent_objective_id as objective_id, p.as_of_date,
                    min(p.progress_pct) as lo, max(p.progress_pct) as hi
@@ -404,76 +404,121 @@ def _suite(name: str) -> Suite:
 # ---------------------------------------------------------------- running
 
 
-def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: datetime | None = None) -> list[CheckOutcome]:
+# Rows read from DuckDB per batch: what bounds a check's memory, whatever the table's size.
+BATCH_ROWS = 100_000
+
+
+def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: datetime | None = None,
+              batch_rows: int = BATCH_ROWS) -> list[CheckOutcome]:
     """Exactly one outcome per spec of the suite, in spec order; never raises for bad data or missing tables."""
-    return run_suite_detailed(con, suite_name, now=now).outcomes
+    return run_suite_detailed(con, suite_name, now=now, batch_rows=batch_rows).outcomes
 
 
 def run_suites(con: duckdb.DuckDBPyConnection, names: Iterable[str] | None = None, *,
-               now: datetime | None = None) -> list[SuiteRun]:
+               now: datetime | None = None, batch_rows: int = BATCH_ROWS) -> list[SuiteRun]:
     """Run several suites (all by default) in registry order; feed the result to Data Docs."""
-    return [run_suite_detailed(con, name, now=now) for name in (names if names is not None else SUITES)]
+    return [run_suite_detailed(con, name, now=now, batch_rows=batch_rows)
+            for name in (names if names is not None else SUITES)]
 
 
-def run_suite_detailed(con: duckdb.DuckDBPyConnection, suite_name: str, *,
-                       now: datetime | None = None) -> SuiteRun:
-    return validate_suite(read_suite(con, suite_name, now=now))
+def run_suite_detailed(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: datetime | None = None,
+                       batch_rows: int = BATCH_ROWS) -> SuiteRun:
+    """Each frame is read in batches of at most ``batch_rows`` rows and validated batch by
+    batch; what must see the whole frame (uniqueness, a column's minimum) is computed in
+    DuckDB's SQL, so memory stays bounded whatever the table's size."""
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
+
+    def validate(run: SuiteRun, index: int, frame: Frame) -> tuple[list[CheckOutcome], Any]:
+        sql = frame_sql(frame, now)
+        try:
+            aggregate = _aggregate(con, frame, sql)
+            reader = con.sql(_with_flags(frame, sql)).to_arrow_reader(batch_rows)
+        except duckdb.Error as exc:
+            raise FrameError(f"query failed: {error_text(exc)}") from None
+        try:
+            return validate_batches(_suite(suite_name), index, frame, _pandas_batches(reader, run.batch_sizes),
+                                    aggregate)
+        finally:
+            reader.close()
+
+    return run_frames(con, suite_name, validate)
 
 
-@dataclass
-class SuiteFrames:
-    """A suite's frames as read from the database, in suite order: each a pandas or Arrow
-    frame, or the reason it could not be read. What validation needs, without the database."""
-
-    suite: Suite
-    frames: list[tuple[int, Frame, Any, str | None]] = field(default_factory=list)  # (index, frame, data, problem)
+class FrameError(Exception):
+    """A frame that could not be read; its message is every one of its outcomes' observed value."""
 
 
-def read_suite(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: datetime | None = None,
-               arrow: bool = False) -> SuiteFrames:
-    """The suite's frames; as Arrow tables with `arrow` (a tenth of the time, no pandas
-    import: for a caller that must let go of the database soon), turned into pandas
-    frames, with the very same dtypes, when validated."""
+def run_frames(con: Any, suite_name: str,
+               validate: Callable[[SuiteRun, int, Frame], tuple[list[CheckOutcome], Any]], *,
+               error: str = "validation failed") -> SuiteRun:
+    """One outcome per spec, in spec order, whichever warehouse ``validate`` reads: a frame
+    whose tables are missing (``con``: DuckDB's ``execute`` interface), whose query fails or
+    whose validation fails gives failed outcomes, never an exception."""
     suite = _suite(suite_name)
-    now_utc = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-    read = SuiteFrames(suite)
+    run = SuiteRun(suite.name, suite.target_table, [])
     for index, frame in enumerate(suite.frames):
+        specs = [CheckSpec(e.check_name, suite.target_table, e.severity, e.description) for e in frame.expects]
         missing = [t for t in frame.tables if not table_exists(con, t)]
         if missing:
-            read.frames.append((index, frame, None, f"missing table: {', '.join(missing)}"))
+            run.outcomes += [failed(s, f"missing table: {', '.join(missing)}") for s in specs]
             continue
         try:
-            # "{now}" is the placeholder in the suites' SQL, not a missing f-string
-            result = con.sql(frame.sql.replace("{now}", now_utc.isoformat(sep=" ")))  # noqa: RUF027
-            read.frames.append((index, frame, result.to_arrow_table() if arrow else result.df(), None))
-        except duckdb.Error as exc:
-            read.frames.append((index, frame, None, f"query failed: {error_text(exc)}"))
-    return read
-
-
-def validate_suite(read: SuiteFrames) -> SuiteRun:
-    """Exactly one outcome per spec, in spec order; never raises for bad data."""
-    suite = read.suite
-    run = SuiteRun(suite.name, suite.target_table, [])
-    for index, frame, data, problem in read.frames:
-        specs = [CheckSpec(e.check_name, suite.target_table, e.severity, e.description) for e in frame.expects]
-        if problem is not None:
-            run.outcomes += [failed(s, problem) for s in specs]
+            outcomes, gx_result = validate(run, index, frame)
+        except FrameError as exc:
+            run.outcomes += [failed(s, str(exc)) for s in specs]
             continue
-        try:
-            outcomes, gx_result = validate_frame(suite, index, frame, _pandas(data))
         except Exception as exc:  # noqa: BLE001 - the contract is an outcome per spec, never a crash
-            run.outcomes += [failed(s, f"validation failed: {error_text(exc)}") for s in specs]
+            run.outcomes += [failed(s, f"{error}: {error_text(exc)}") for s in specs]
             continue
         run.outcomes += outcomes
         run.gx_results.append(gx_result)
     return run
 
 
-def _pandas(data: Any) -> Any:
-    if not hasattr(data, "to_batches"):
-        return data
-    # DuckDB turns Arrow into pandas as it turns its own results (same dtypes as .df())
-    with duck.connect(memory_limit=MemoryBudget().scratch) as memory:
-        return memory.from_arrow(data).df()
+def frame_sql(frame: Frame, now: datetime | None) -> str:
+    now_utc = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    # "{now}" is the placeholder in the suites' SQL, not a missing f-string
+    return frame.sql.replace("{now}", now_utc.isoformat(sep=" "))  # noqa: RUF027
 
+
+def _with_flags(frame: Frame, sql: str) -> str:
+    """The frame plus, per set-level expectation, whether the row's value is unique in the
+    whole frame (as GX judges it: nulls are not duplicates; for a compound key only a row
+    missing every column is skipped), in the frame's own row order."""
+    flags = []
+    for e in frame.expects:
+        if e.gx_type not in SET_LEVEL:
+            continue
+        cols = [e.kwargs["column"]] if SET_LEVEL[e.gx_type] == "column" else list(e.kwargs["column_list"])
+        missing = " and ".join(f"{c} is null" for c in cols)
+        flags.append(f"(({missing}) or count(*) over (partition by {', '.join(cols)}) = 1) as {flag_column(e)}")
+    if not flags:
+        return sql
+    return (f"select * exclude (_bridge_pos) from (select *, {', '.join(flags)} from "
+            f"(select *, row_number() over () as _bridge_pos from ({sql}) as frame) as numbered) as flagged "
+            "order by _bridge_pos")
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection, frame: Frame, sql: str) -> Any:
+    """The frame's aggregate expectations' figures as a one-row frame (no row for an empty frame)."""
+    cols = [(AGGREGATE[e.gx_type], e.kwargs["column"]) for e in frame.expects if e.gx_type in AGGREGATE]
+    if not cols:
+        return None
+    select = ", ".join(f"{fn}({c}) as {c}" for fn, c in dict.fromkeys(cols))
+    return con.sql(f"select {select} from ({sql}) as frame having count(*) > 0").df()
+
+
+def _pandas_batches(reader: Any, sizes: list[int]) -> Iterator[Any]:
+    """Arrow batches as pandas frames with the dtypes DuckDB gives its own results (``.df()``);
+    an empty frame still yields one (empty) batch, so its expectations are evaluated."""
+    import pyarrow as pa
+
+    with duck.connect(memory_limit=MemoryBudget().scratch) as memory:
+        seen = False
+        for batch in reader:
+            sizes.append(batch.num_rows)
+            seen = True
+            yield memory.from_arrow(pa.Table.from_batches([batch])).df()
+        if not seen:
+            yield memory.from_arrow(reader.schema.empty_table()).df()
