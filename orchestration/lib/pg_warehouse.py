@@ -86,26 +86,6 @@ def swap(url: str) -> dict[str, int]:
         return counts
 
 
-def copy_for_checks(paths: WarehousePaths) -> duckdb.DuckDBPyConnection:
-    """The built tables in an in-memory DuckDB under their published names, so the same
-    suites check either warehouse. Moved with COPY (never a frame of a whole table) into a
-    DuckDB within the scratch share, which spills beside the work file."""
-    duck = connect_scratch(paths)
-    with _writer(paths.pg_url) as pg:
-        with pg.cursor() as cur:
-            cur.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_schema = any(%s) and table_type = 'BASE TABLE'",
-                (list(CHECKED_SCHEMAS),),
-            )
-            tables = cur.fetchall()
-        for schema, table in tables:
-            target = CHECKED_SCHEMAS[schema]
-            duck.execute(f'create schema if not exists "{target}"')
-            _copy_table(pg, duck, schema, table, f'create table "{target}"."{table}" as', paths)
-    return duck
-
-
 def audit_copy(paths: WarehousePaths) -> duckdb.DuckDBPyConnection:
     """Postgres' `audit` schema in an in-memory DuckDB, read with the caller's own login (an
     auditor's `bridge_auditor` grant suffices), so `bridge audit` and `bridge status` work
