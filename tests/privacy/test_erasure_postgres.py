@@ -122,7 +122,7 @@ def pg_synced(pg_server, pilot_sim, tmp_path_factory):  # noqa: F811
                          "BRIDGE_PAYROLL_RETENTION_DAYS"):
             mp.delenv(variable, raising=False)
         _, decision, _ = cli.run_sync(trigger="test", quiet=True)
-        assert decision.status == "published"
+        assert decision.status == "published", decision
         yield url, work_dir, mp, pilot_sim
 
 

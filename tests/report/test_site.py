@@ -14,6 +14,7 @@ from report_html import elements, one
 
 from orchestration.lib.report import generate_report
 from orchestration.lib.report.db import PublishedDb
+from orchestration.lib.warehouse import MemoryBudget
 
 
 def test_report_is_swapped_into_place_and_old_versions_pruned(tmp_path: Path):
@@ -78,7 +79,7 @@ def test_nothing_published_yet_gives_an_audit_only_report(tmp_path: Path):
 
 def test_published_file_is_opened_read_only_and_restricted_is_refused(tmp_path: Path):
     db = build_published_db(tmp_path / "bridge.duckdb")
-    with PublishedDb(db) as pdb:
+    with PublishedDb(db, MemoryBudget().scratch) as pdb:
         with pytest.raises(duckdb.Error):
             pdb.con.execute("create table reporting.x (a int)")
         with pytest.raises(ValueError, match="reads only"):

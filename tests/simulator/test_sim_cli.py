@@ -54,15 +54,17 @@ def test_cli_main_defaults_to_serve(tmp_path, monkeypatch):
     seen = {}
 
     class FakeApp:  # stands in for the servers: only the argument handling is under test here
-        def __init__(self, profile, seed, workdir, faults, no_filter, host, dialect):
-            seen.update(profile=profile, seed=seed, faults=faults, no_filter=no_filter, dialect=dialect)
+        def __init__(self, profile, seed, workdir, faults, no_filter, host, dialect, history_years):
+            seen.update(profile=profile, seed=seed, faults=faults, no_filter=no_filter, dialect=dialect,
+                        history_years=history_years)
             raise SystemExit(0)
 
     import simulator.app
     monkeypatch.setattr(simulator.app, "SimApp", FakeApp)
     with pytest.raises(SystemExit):
         cli.main(["--profile", "standard", "--seed", "9", "--workdir", str(tmp_path), "--faults", "0.1"])
-    assert seen == {"profile": "standard", "seed": 9, "faults": 0.1, "no_filter": False, "dialect": "reference"}
+    assert seen == {"profile": "standard", "seed": 9, "faults": 0.1, "no_filter": False, "dialect": "reference",
+                    "history_years": 1}
     with pytest.raises(SystemExit):
         cli.main(["--workdir", str(tmp_path), "--dialect", "foreign"])
     assert seen["dialect"] == "foreign"
