@@ -200,7 +200,7 @@ def test_erasure_and_retention_on_a_published_postgres_warehouse(pg_synced, caps
     mp.setenv("BRIDGE_AS_OF", sim.env["BRIDGE_AS_OF"])
     for _ in range(2):
         _, decision, _ = cli.run_sync(trigger="test", quiet=True)
-        assert decision.status == "published"
+        assert decision.status == "published", decision
     assert _pg_holders(url, pattern) == {}
     assert duck_holders(work, duck_pattern) == {}
     assert ("hris", "users") in {(s, t) for s, t in _pg(url, "select source, stream from audit.suppression")}
@@ -218,7 +218,7 @@ def test_erasure_and_retention_on_a_published_postgres_warehouse(pg_synced, caps
     mp.setenv("BRIDGE_RETENTION_DAYS_AFTER_TERMINATION", "90")
     mp.setenv("BRIDGE_PAYROLL_RETENTION_DAYS", "60")
     _, decision, _ = cli.run_sync(trigger="test", quiet=True)
-    assert decision.status == "published"
+    assert decision.status == "published", decision
     after = {r[0] for r in _pg(url, "select employee_number from reporting.dim_employee")}
     assert after == set(employees) - due
     assert _pg(url, "select count(*) from audit.erasure where trigger = 'retention'")[0][0] == len(due)
