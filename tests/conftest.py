@@ -55,6 +55,19 @@ def pg_server() -> Iterator["PgTarget"]:
     yield parse_warehouse_url(url, variable="BRIDGE_TEST_PG_URL")
 
 
+def pg_rows(url: str, sql: str, params: tuple | list = ()) -> list[tuple]:
+    """One query's rows from a PostgreSQL URL, on a connection of its own."""
+    import psycopg2
+
+    con = psycopg2.connect(url)
+    try:
+        with con.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    finally:
+        con.close()
+
+
 @contextmanager
 def scratch_database(server: "PgTarget", prefix: str) -> Iterator["PgTarget"]:
     """A fresh database on the session's server for one test or module, dropped afterwards

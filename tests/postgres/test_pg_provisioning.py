@@ -11,11 +11,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 import requests
 
-from tests.conftest import scratch_database
+from tests.conftest import pg_rows, scratch_database
 from tests.provisioning.test_prov_simulator import writes
 from tests.provisioning.truth_people import assert_lms_as_truth_says, lms_users
 
@@ -52,15 +51,6 @@ def provisioned(sim, pg_server, tmp_path_factory: pytest.TempPathFactory):
         assert synced.returncode == 0, synced.stdout[-3000:] + synced.stderr[-3000:]
         yield url, env, before
 
-
-def pg_rows(url: str, sql: str, params: tuple = ()) -> list[tuple]:
-    con = psycopg2.connect(url)
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        con.close()
 
 
 def test_the_nightly_sync_on_postgres_provisions_the_lms_as_the_truth_says(sim, provisioned) -> None:

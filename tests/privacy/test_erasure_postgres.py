@@ -26,6 +26,7 @@ import pytest
 
 from connectors.landing import DuckDBLander, RecordSpec
 from orchestration.lib import erasure, pg_warehouse
+from tests.conftest import pg_rows as _pg
 from tests.conftest import scratch_database
 from tests.e2e.conftest import pilot_sim  # noqa: F401  (a module-scoped simulator)
 from tests.privacy.everywhere import PICK, assert_others_unchanged, duck_holders
@@ -36,16 +37,6 @@ KEY = "test-pseudonym-key"
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
-
-
-def _pg(url: str, sql: str, params: tuple | list = ()) -> list[tuple]:
-    con = psycopg2.connect(url)
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        con.close()
 
 
 def _pg_holders(url: str, pattern: str) -> dict[str, int]:
