@@ -52,7 +52,9 @@ def invoke(dbt: DbtCliResource, args: list[str], settings: Settings, paths: Ware
     """Start one dbt command in the warehouse's target folder, with dbt's variables and none
     of the sources' secrets (dbt_env.for_dbt); failures are the caller's to read."""
     with dbt_env.for_dbt(dbt_env.dbt_environment(settings)):
-        return dbt.cli(args, context=context, manifest=manifest, raise_on_error=False, target_path=paths.dbt_target)
+        # the target as the settings say now, not as they were when the definitions loaded
+        return dbt.cli([*args, "--target", settings.dbt_target], context=context, manifest=manifest,
+                       raise_on_error=False, target_path=paths.dbt_target)
 
 
 @contextmanager

@@ -7,7 +7,6 @@ from pathlib import Path
 from dagster_dbt import DagsterDbtProjectPreparer, DbtProject
 
 from orchestration.lib import dbt_env
-from orchestration.lib.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # The parse `bridge prepare` made: a new warehouse's dbt target folder starts from it
@@ -16,12 +15,10 @@ PREPARED_PARSE = DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"
 
 
 def project() -> DbtProject:
-    """The project for the target the environment names (`duckdb` unless BRIDGE_WAREHOUSE is Postgres)."""
-    return DbtProject(
-        project_dir=DBT_PROJECT_DIR,
-        profiles_dir=DBT_PROJECT_DIR,
-        target=Settings.from_env(require_sources=False).dbt_target,
-    )
+    """The project, with no target: each dbt command names its warehouse's target when it runs
+    (dbt_build.invoke), so a process that loaded the definitions under one BRIDGE_WAREHOUSE
+    never builds into another. Parsing uses the profile's default."""
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 def prepare(dbt_project: DbtProject) -> Path:
