@@ -14,8 +14,16 @@ emails as (
     select * from {{ ref('int_identity__emails') }}
 ),
 
--- an xAPI actor matches by its mbox (email) or its mbox_sha1sum (of the address lower-cased
--- or as the HRIS writes it: int_identity__emails)
+-- an xAPI actor's mbox_sha1sum may be the hash of the address lower-cased or as the HRIS
+-- writes it (int_identity__emails): both, one row per email, so the match is an equi-join
+-- (an `in (a, b)` join condition is a nested loop over every actor and every email)
+sha1_keys as (
+    select mbox_sha1sum, email, employee_number from emails where mbox_sha1sum is not null
+    union
+    select mbox_sha1sum_as_written, email, employee_number from emails where mbox_sha1sum_as_written is not null
+),
+
+-- an xAPI actor matches by its mbox (email) or its mbox_sha1sum
 email_candidates as (
     select
         r.source_system,
@@ -26,8 +34,7 @@ email_candidates as (
                  when by_sha1.employee_number is not null then 'mbox_sha1sum' end) as email_method
     from records as r
     left join emails as by_email on r.match_email = by_email.email
-    left join emails as by_sha1
-        on r.match_mbox_sha1sum in (by_sha1.mbox_sha1sum, by_sha1.mbox_sha1sum_as_written)
+    left join sha1_keys as by_sha1 on r.match_mbox_sha1sum = by_sha1.mbox_sha1sum
     group by r.source_system, r.source_key
 ),
 
