@@ -126,7 +126,7 @@ _EXTRACT_COUNTS = ("new_versions", "duplicates_absorbed", "quarantined")
 
 # xAPI statements are large JSON texts: zstd compresses them ~2.5x better than DuckDB's default
 # string compression and costs less time to write (new tables only; existing ones keep theirs)
-_PAYLOAD_TYPE = {("xapi", "statements"): "json using compression zstd"}
+PAYLOAD_TYPES = {("xapi", "statements"): "json using compression zstd"}
 
 def raw_table(source: str, stream: str) -> str:
     if stream not in RAW_STREAMS.get(source, ()):
@@ -156,8 +156,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for source, streams in RAW_STREAMS.items():
         for stream in streams:
             if (source, stream) != ("payroll", "rows"):
-                columns = _RAW_COLUMNS.replace("payload json,", f"payload {_PAYLOAD_TYPE[source, stream]},") \
-                    if (source, stream) in _PAYLOAD_TYPE else _RAW_COLUMNS
+                columns = _RAW_COLUMNS.replace("payload json,", f"payload {PAYLOAD_TYPES[source, stream]},") \
+                    if (source, stream) in PAYLOAD_TYPES else _RAW_COLUMNS
                 con.execute(f"create table if not exists {raw_table(source, stream)} ({columns})")
     # Warehouses created before batch_seq was declared not null (every batch sets it; a
     # version without one would sort nowhere in latest_versions): the database enforces it.
