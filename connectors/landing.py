@@ -213,6 +213,12 @@ class ExtractAudit:
         return max(self.records - self.new_versions, 0)
 
 
+def _key_paths(spec: RecordSpec) -> str:
+    """The JSON paths of a record's key and change stamp, as a DuckDB list literal (one parse reads both)."""
+    paths = [spec.id_path] + ([spec.updated_path] if spec.updated_path else [])
+    return ", ".join(f"'{p}'" for p in paths)
+
+
 def canonical_json(records: Any) -> str:
     r"""Sorted keys, no spaces, non-ASCII as \u escapes (faster to produce; the same JSON value):
     the serialisation record_hash is taken over."""
@@ -225,6 +231,7 @@ class DuckDBLander:
     def __init__(self, con: duckdb.DuckDBPyConnection, pseudonym_key: str | None = None) -> None:
         self.con = con
         self._staged_pages = 0      # pages in this connection's staging table (0: start it afresh)
+        self._staged_spec: RecordSpec | None = None     # whose keys the staging table holds (stage_pages)
         con.execute("set enable_progress_bar = false")     # long anti-joins must not draw into run logs
         ensure_schema(con)
         # erased people's records are dropped (and counted) before they land (connectors/suppression.py)
@@ -321,17 +328,27 @@ class DuckDBLander:
         Returns the number of versions appended.
         """
         self._staged_pages = 0          # whatever was staged and not landed is dropped
-        self.stage_pages(pages, records_path=records_path)
+        self.stage_pages(pages, records_path=records_path, spec=spec)
         return self.land_staged(source, stream, run_id, spec=spec, cursor=cursor)
 
-    def stage_pages(self, pages: list[str | bytes], *, records_path: str) -> None:
+    def stage_pages(self, pages: list[str | bytes], *, records_path: str, spec: RecordSpec | None = None) -> None:
         """Add the records of some page texts to the connection's staging table (`land_pages` says
-        how). Nothing is landed until `land_staged`; a failure discards everything staged."""
+        how). Nothing is landed until `land_staged`; a failure discards everything staged.
+
+        With `spec` (the one `land_staged` is then given), each record's key and change stamp are read
+        as it is staged, while its text is at hand: the landing reads them from the staged column instead
+        of parsing every record again. Every group of one batch is staged with the same `spec` or none.
+        """
         if not pages:
             return
         # bytes go over as they are (DuckDB checks they are UTF-8): no Python str copy of every page
         blobs = [p.encode() if isinstance(p, str) else bytes(p).removeprefix(codecs.BOM_UTF8) for p in pages]
         stage = self._STAGE_PAGES.format(records_path=records_path)
+        if self._staged_pages and spec != self._staged_spec:
+            raise ValueError("every group of a staged batch needs the same record spec")
+        if spec is not None:
+            stage = f"select *, json_extract_string(payload, [{_key_paths(spec)}]) as k from ({stage})"
+        self._staged_spec = spec
         first, self._staged_pages = self._staged_pages, 0
         # DuckDB plans a query with the bulk parameter as a constant and copies it at every step of
         # planning: this simple query is the only one that sees it
@@ -344,8 +361,10 @@ class DuckDBLander:
         """Append the new versions among the staged records (the last occurrence of a key wins) and
         write `cursor`: one transaction. Returns the number of versions appended."""
         staged, self._staged_pages = self._staged_pages, 0
+        if staged and self._staged_spec not in (None, spec):
+            raise ValueError("land_staged needs the record spec the pages were staged with")
         with self.transaction():
-            added = self._insert_staged(source, stream, spec, run_id) if staged else 0
+            added = self._insert_staged(source, stream, spec, run_id, self._staged_spec is not None) if staged else 0
             if staged:
                 if progress.wanted():
                     progress.records_landed(source, stream, self.con.execute(
@@ -377,24 +396,27 @@ class DuckDBLander:
         self.con.execute("drop table temp.main._landing_batch")
         return added
 
-    def _insert_staged(self, source: str, stream: str, spec: RecordSpec, run_id: str) -> int:
+    def _insert_staged(self, source: str, stream: str, spec: RecordSpec, run_id: str,
+                       keys_staged: bool = False) -> int:
+        """`keys_staged`: the staging table has each record's key and change stamp in `k` (stage_pages)."""
         table = raw_table(source, stream)
         if self.suppressor and (source, stream) in STREAM_FIELDS:
-            dropped, _ = self.suppressor.apply(self.con, "temp.main._landing_batch", source, stream)
+            dropped, changed = self.suppressor.apply(self.con, "temp.main._landing_batch", source, stream)
             self._count_suppressed(run_id, source, stream, dropped)
-        paths = [spec.id_path] + ([spec.updated_path] if spec.updated_path else [])
+            keys_staged = keys_staged and not changed      # a rewritten payload is read afresh
         record_id = "k[1]"
         if spec.id_from_hash:
             record_id = f"coalesce({record_id}, sha256(payload::varchar))"
         updated = "k[2]" if spec.updated_path else "null"
         deleted = (f"coalesce(try_cast(json_extract(payload, '{spec.deleted_path}') as boolean), false)"
                    if spec.deleted_path else "false")
-        keys = ", ".join(f"'{p}'" for p in paths)
         # not materialized: DuckDB would otherwise copy every staged payload into a CTE buffer for the
-        # two readers of `keyed` below; parsing the keys twice costs less than that copy
+        # two readers of `keyed` below; parsing the keys twice costs less than that copy (and nothing
+        # when they were read as the pages were staged)
+        extract = "" if keys_staged else f", json_extract_string(payload, [{_key_paths(spec)}]) as k"
         keyed = f"""
             extracted as not materialized (      -- one parse of each record for its key and change stamp
-                select *, json_extract_string(payload, [{keys}]) as k from temp.main._landing_batch
+                select pos, payload{extract}{", k" if keys_staged else ""} from temp.main._landing_batch
             ), keyed as not materialized (
                 select *, {record_id} as record_id, {updated} as source_updated_at, {deleted} as is_deleted
                 from extracted

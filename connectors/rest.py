@@ -156,7 +156,7 @@ def extract_rest_stream(lander: DuckDBLander, client: HttpClient, source: str, s
             done = batch.last.next_cursor is None
             cursor = CursorWrite({"updated_since": max_seen if done else since, "max_updated_at": max_seen,
                                   "next_cursor": batch.last.next_cursor}, audit.mode)
-            lander.stage_pages([p.raw for p in batch.records], records_path=RECORDS_PATH)
+            lander.stage_pages([p.raw for p in batch.records], records_path=RECORDS_PATH, spec=REST_SPEC)
             audit.new_versions += lander.land_staged(source, stream, run_id, spec=REST_SPEC, cursor=cursor)
             audit.records += batch.count
             audit.pages += batch.pages

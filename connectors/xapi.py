@@ -282,7 +282,7 @@ def extract_statements(lander: DuckDBLander, http: HttpClient, config: XapiConfi
             if stamps:
                 top = max(stamps)       # LRS `stored` values share one format; only a fallback watermark
                 max_stored = top if max_stored is None or top > max_stored else max_stored
-            lander.stage_pages([p.raw for p in group.records], records_path=RECORDS_PATH)
+            lander.stage_pages([p.raw for p in group.records], records_path=RECORDS_PATH, spec=XAPI_SPEC)
             staged, last = staged + group.count, group.last
             audit.pages += group.pages
             audit.bytes += group.nbytes

@@ -179,6 +179,34 @@ def test_pages_staged_in_groups_land_in_one_transaction_with_their_cursor(con):
         "a", "b", "e"]
 
 
+def test_keys_read_while_staging_land_the_same_rows(tmp_path):
+    """Pages staged with their spec (keys read as they are staged) land exactly what pages staged
+    without one do: the same ids, stamps, hashes and payloads, the last occurrence winning."""
+    served = [page([{"id": "a", "stored": "s1", "v": "first"}, {"stored": "s2", "v": "no id"}]),
+              page([{"id": "b", "stored": "s3"}, {"id": "a", "stored": "s4", "v": "last"}])]
+    rows = []
+    for spec in (None, IMMUTABLE):
+        con = duckdb.connect(str(tmp_path / f"{spec is None}.duckdb"))
+        lander = DuckDBLander(con)
+        for group in served:
+            lander.stage_pages([group], records_path="$.statements", spec=spec)
+        assert lander.land_staged("xapi", "statements", "r1", spec=IMMUTABLE) == 3
+        rows.append(con.execute("select record_id, payload::varchar, record_hash, source_updated_at "
+                                "from raw.xapi__statements order by record_id").fetchall())
+        con.close()
+    assert rows[0] == rows[1]
+    assert [r[3] for r in rows[1] if r[0] == "a"] == ["s4"]
+
+
+def test_a_batch_is_staged_and_landed_with_one_spec(con):
+    lander = DuckDBLander(con)
+    lander.stage_pages([page([{"id": "a"}])], records_path="$.statements", spec=IMMUTABLE)
+    with pytest.raises(ValueError, match="same record spec"):
+        lander.stage_pages([page([{"id": "b"}])], records_path="$.statements")
+    with pytest.raises(ValueError, match="staged with"):
+        lander.land_staged("xapi", "statements", "r1", spec=RecordSpec(id_path="$.id", updated_path=None))
+
+
 def test_memory_limit_is_capped_while_landing_then_restored(con):
     lander = DuckDBLander(con)
     con.execute("reset memory_limit")
