@@ -115,8 +115,9 @@ def published_people(paths: WarehousePaths) -> Iterator[duckdb.DuckDBPyConnectio
 
 
 def publish_audit(work: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str) -> None:
-    """Bring the published audit schema up to date (reporting carried over unchanged)."""
-    publication.write_published_files(work, paths, run_id, publish_new=False)
+    """Bring the published audit schema up to date with this run's plan and results (reporting
+    carried over unchanged, only the audit rows the published copy lacks copied)."""
+    publication.refresh_published_audit(work, paths, run_id)
 
 
 def summary_lines(outcome: Outcome, *, changes: int = 30) -> list[str]:
