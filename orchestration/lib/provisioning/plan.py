@@ -261,8 +261,10 @@ def build_plan(people: list[Person], resources: Iterable[dict[str, Any]], caps: 
         # ones are text, None or, for `active`, a bool, as the current `active` is)
         if all(current[k] == values[f.name] for k, f in zip(supported_at, supported, strict=True)):
             continue
+        # a field the LMS does not hold (None; `active` is always a bool) differs from any wanted value
         diffs = [(f.name, now, want) for k, f in zip(supported_at, supported, strict=True)
-                 if (want := wanted[f.name]) is not None and not f.same(now := current[k], want)]
+                 if (want := wanted[f.name]) is not None and (now := current[k]) != want
+                 and (now is None or not f.same(now, want))]
         if not diffs:
             continue
         desired[p.employee_number] = wanted
