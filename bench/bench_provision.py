@@ -9,7 +9,9 @@ provisioning changes every matched user once (the `large` profile: ~100,000 peop
   * plan:  capabilities, every LMS user read (paged), matched and diffed; target under 30 s;
   * apply: the first --apply-limit changes of that plan applied (PATCH/POST, then the read-back),
            as requests per second, beside the simulator's own rate for the same requests without
-           the bridge (plain GETs at the same concurrency): apply should be limited by the LMS.
+           the bridge (plain GETs at the same concurrency): apply should be limited by the LMS;
+  * plan again: the next night's plan, after the apply (with --apply-limit 0: a night on which
+           nothing changed, the floor of a provisioning night: the full read and the comparison).
 """
 from __future__ import annotations
 
@@ -127,6 +129,12 @@ def main() -> int:
         if limit < len(plan.changes) or args.apply_limit:
             print(f"       (first {limit:,} changes applied; the whole plan at this rate: "
                   f"{(counts['create'] + counts['update'] + counts['reactivate'] + counts['deactivate']) * 2 / (sent / apply_s) / 60:.1f} min)")
+        # the next night: the LMS now holds what was applied, so the plan is what is left
+        t3, c3, s3 = time.perf_counter(), _cpu(), _proc_cpu(sim.proc.pid)
+        again, _ = provisioning.compute_plan(people, cfg, as_of)
+        print(f"plan again after the apply {time.perf_counter() - t3:6.1f} s, {len(again.changes):,} users to change "
+              f"(CPU: bridge {_cpu() - c3:.1f} s, simulator {_proc_cpu(sim.proc.pid) - s3:.1f} s): the full read "
+              "of the LMS and the comparison, whatever the day changed")
         print(f"load average {os.getloadavg()[0]:.1f}: wall-clock rates move with the machine's load")
     return 0
 

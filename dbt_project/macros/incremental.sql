@@ -1,9 +1,18 @@
 {# Helpers of the incremental models (docs/internals.md, "Incremental models"). latest_versions
    (time.sql) reads only what landed since a model's last build when the model is incremental. #}
 
-{# the highest landing sequence an incremental model already holds (-1 when empty) #}
+{# the highest landing sequence an incremental model already holds (-1 when empty), as a
+   literal: read before the model's query runs, so the warehouse filters the raw scan by it
+   (DuckDB prunes row groups by a constant, Postgres plans with it). As a scalar subquery it
+   was not pushed into the scan: every night projected every column of every row landed,
+   which made the incremental models slower than the tables they replaced. #}
 {% macro built_batch_seq() -%}
-    (select coalesce(max(batch_seq), -1) from {{ this }})
+    {%- if execute -%}
+        {%- set found = run_query("select coalesce(max(batch_seq), -1) from " ~ this) -%}
+        {{- found.columns[0].values()[0] | int -}}
+    {%- else -%}
+        -1
+    {%- endif -%}
 {%- endmacro %}
 
 {# post_hook of an incremental model over a version log whose deletions it drops: a record

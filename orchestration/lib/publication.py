@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,6 +156,68 @@ def write_published_files(
     for tmp, target in reversed(built):
         os.replace(tmp, target)  # atomic on POSIX: readers see the old file or the new one
     return {k: v for k, v in counts.items() if not k.startswith("audit.")}
+
+
+def refresh_published_audit(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str) -> None:
+    """Bring the published `audit` schema up to date after `run_id` appended to it (provisioning
+    writes its plan and results after the run published), at the cost of what was appended.
+
+    The published main file is copied byte for byte beside itself, and only the audit rows it
+    lacks travel: every row of `run_id`, the rows of any run whose row count differs (audit
+    tables are append-only, as Postgres' mirror assumes), and `audit.pipeline_run` whole (one
+    row per run, updated in place). `reporting` is not rebuilt and the restricted file is not
+    touched: rebuilding both cost ~5 s a night on the `large` profile. The copy is renamed
+    into place as a publication's file is, so readers see the old audit or the new one."""
+    if paths.pg_url or not paths.published.exists():
+        write_published_files(con, paths, run_id, publish_new=False)
+        return
+    work = _work_catalog(con)
+    tmp = paths.published.with_name(f".{paths.published.name}.{run_id}.tmp")
+    for leftover in (tmp, Path(f"{tmp}.wal")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(paths.published, tmp)
+    try:
+        con.execute(f"attach '{tmp}' as pub_tmp")
+        try:
+            con.execute("create schema if not exists pub_tmp.audit")
+            published = set(_tables(con, "pub_tmp", "audit"))
+            for table in _tables(con, work, "audit"):
+                _refresh_audit_table(con, work, table, run_id, table in published)
+            con.execute("checkpoint pub_tmp")
+        finally:
+            con.execute("detach pub_tmp")
+        os.chmod(tmp, 0o644)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, paths.published)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> list[tuple[str, str]]:
+    return con.execute("select column_name, data_type from information_schema.columns where table_catalog = ? "
+                       "and table_schema = 'audit' and table_name = ? order by ordinal_position",
+                       [catalog, table]).fetchall()
+
+
+def _refresh_audit_table(con: duckdb.DuckDBPyConnection, work: str, table: str, run_id: str, exists: bool) -> None:
+    src, dst = f'"{work}".audit."{table}"', f'pub_tmp.audit."{table}"'
+    columns = _columns(con, work, table)
+    if (not exists or table == "pipeline_run" or "run_id" not in {c for c, _ in columns}
+            or columns != _columns(con, "pub_tmp", table)):
+        # new, updated in place, or its columns changed since the copy was made: whole
+        con.execute(f"create or replace table {dst} as select * from {src}")
+        return
+    con.execute("create or replace temp table _bridge_stale_runs as "
+                f"with w as (select run_id, count(*) as n from {src} group by run_id), "
+                f"p as (select run_id, count(*) as n from {dst} group by run_id) "
+                "select coalesce(w.run_id, p.run_id) as run_id from w full join p on p.run_id is not distinct from w.run_id "
+                "where w.n is distinct from p.n or w.run_id is not distinct from ?", [run_id])
+    try:
+        stale = "(select 1 from _bridge_stale_runs s where s.run_id is not distinct from t.run_id)"
+        con.execute(f"delete from {dst} t where exists {stale}")
+        con.execute(f"insert into {dst} select * from {src} t where exists {stale}")
+    finally:
+        con.execute("drop table if exists _bridge_stale_runs")
 
 
 def work_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

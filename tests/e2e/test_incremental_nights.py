@@ -7,7 +7,8 @@ previous night's tables. The nights hold what the incremental models must get ri
 voiding statements stored a day after their targets, late statements (timestamped before
 statements an earlier night built; the LRS also holds some back for a later night), the
 connectors' full re-reads every night (duplicates absorbed by id), a superseding payroll
-export and a withdrawal, and a rehire.
+export and a withdrawal, a rehire, and an HRIS record losing its employee number, so that
+learning events built on earlier nights resolve to another employee (none) on the last one.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def test_nights_equal_a_full_refresh_on_duckdb_and_postgres(tmp_path: Path, pg_s
     log = logging.getLogger("test.incremental")
     unvoided_by_night: list[set[str]] = []
     landed_by_night: list[tuple] = []       # (highest batch_seq, latest timestamp) of the statements built
+    resolved_by_night: list[dict[str, str | None]] = []     # statement_id -> employee_number of the events
     with Simulator("pilot", seed=31, workdir=tmp_path / "sim") as sim, \
             scratch_database(pg_server, "bridge_incr") as pg:
         url = pg.url(with_password=True)
@@ -96,6 +98,8 @@ def test_nights_equal_a_full_refresh_on_duckdb_and_postgres(tmp_path: Path, pg_s
                 sim.inject("rehire")
             elif night:
                 sim.advance_days(1)
+                # identity links change under events built on earlier nights
+                unlinked = sim.inject("missing_employee_number")["detail"]["employee_number"]
             # every night a SCIM full pull and a full re-read of the LRS: duplicates by id
             settings = Settings.from_env({**sim.env, "BRIDGE_FULL_REFRESH_DAYS": "1"}, dotenv_path=None)
             con = duckdb.connect(str(work_db))
@@ -121,11 +125,14 @@ def test_nights_equal_a_full_refresh_on_duckdb_and_postgres(tmp_path: Path, pg_s
                     "select statement_id from intermediate.int_learning__statements_unvoided").fetchall()})
                 landed_by_night.append(con.execute(
                     "select max(batch_seq), max(occurred_at) from staging.stg_xapi__statements").fetchone())
+                resolved_by_night.append(dict(con.execute(
+                    "select statement_id, employee_number from intermediate.int_learning__events").fetchall()))
 
         # the last nights were incremental: they read only what landed since the last build
         for results in (duck_results, pg_results):
             assert "batch_seq >" in _compiled(results, "stg_xapi__statements")
             assert "batch_seq >" in _compiled(results, "int_learning__statements_unvoided")
+            assert "batch_seq >" in _compiled(results, "int_learning__events")
         nightly_duck, nightly_pg = _duckdb_tables(work_db), _postgres_tables(url)
 
         _dbt(["build", *MODELS, "--full-refresh"], env, tmp_path / "target-full")
@@ -157,6 +164,10 @@ def test_nights_equal_a_full_refresh_on_duckdb_and_postgres(tmp_path: Path, pg_s
     removed_later = set().union(*unvoided_by_night[:-1]) - unvoided_by_night[-1]
     assert removed_later, "no statement was voided on a night after the one that built it: this proves little"
     assert removed_later <= voided
+    earlier, last = resolved_by_night[-2], resolved_by_night[-1]
+    re_resolved = {s for s, emp in earlier.items() if s in last and last[s] != emp}
+    assert re_resolved, f"no event built earlier resolved otherwise later ({unlinked} lost its number): this proves little"
+    assert {earlier[s] for s in re_resolved} == {unlinked}
     assert late, "no statement landed on a later night than one timestamped after it: this proves little"
     assert files.get("superseded") and files.get("withdrawn"), files
     assert stale_rows == 0

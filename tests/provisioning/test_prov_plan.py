@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +12,7 @@ from connectors.scim_provision import CORE, ENTERPRISE, Capabilities
 from orchestration.lib.provisioning.apply import held_results
 from orchestration.lib.provisioning.audit_rows import change_columns, write_changes, write_results
 from orchestration.lib.provisioning.config import parse_scope
-from orchestration.lib.provisioning.fields import work_email
+from orchestration.lib.provisioning.fields import BY_NAME, FIELDS, read_fields, work_email
 from orchestration.lib.provisioning.plan import PENDING, build_plan, read_people
 from orchestration.lib.settings import SettingsError
 from tests.provisioning.conftest import people_db, person, work_db
@@ -200,3 +202,50 @@ def test_audit_rows_take_their_columns_from_the_one_audit_ddl() -> None:
     write_results(work, held_results("run-2", plan))
     assert work.execute("select count(*) from audit.provisioning_result where run_id = 'run-2' "
                         "and error_text like 'plan held by a safeguard: %'").fetchone() == (3,)
+
+
+SCIM_FIXTURES = Path(__file__).resolve().parents[1] / "connectors" / "fixtures" / "scim"
+
+
+def test_a_users_fields_read_at_once_equal_each_fields_own_read() -> None:
+    """The plan reads every LMS user's fields in one pass (read_fields); the read-back and the
+    field table read them one by one (Field.read): the two must never disagree."""
+    resources = [json.loads((SCIM_FIXTURES / "rfc7643-8.3-enterprise-user.json").read_text()),
+                 {"id": "u1", "userName": "A@X.org", "active": "false", "name": "not an object",
+                  "emails": [{"value": "b@x.org", "type": "home"}, {"value": "w@x.org", "type": "work"}],
+                  ENTERPRISE: {"manager": "m-7", "employeeNumber": 42}},
+                 {"id": "u2", ENTERPRISE: {"manager": {"value": ""}}, "active": None},
+                 {"id": "u3", ENTERPRISE: "not an object", "emails": "nor this"}]
+    for res in resources:
+        assert read_fields(res) == tuple(f.read(res) for f in FIELDS)
+    assert read_fields(resources[0])[FIELDS.index(BY_NAME["manager"])] == "26118915-6090-4610-87e4-49d8ca9f808d"
+
+
+def test_unchanged_users_are_skipped_and_values_still_compare_as_the_field_says() -> None:
+    """A user whose values all equal the desired ones is skipped at once; any other is compared
+    field by field as before: the JSON number 42 for the employee number "42" is the same value,
+    "42" for "00042" is not (ids are opaque strings)."""
+    p, q = person("42", "a@x.org", "A", "Engineer"), person("00043", "b@x.org", "B", "Engineer")
+    assert plan_for([p, q], [in_sync("u-1", p), in_sync("u-2", q)]).changes == []
+    u, v = in_sync("u-1", p), in_sync("u-2", q)
+    u[ENTERPRISE]["employeeNumber"] = 42
+    v[ENTERPRISE]["employeeNumber"] = "43"
+    assert [(ch.employee_number, ch.fields) for ch in plan_for([p, q], [u, v]).changes] == [
+        ("00043", [("employeeNumber", "43", "00043")])]
+
+
+def test_the_plan_reads_the_lms_page_by_page_without_holding_the_listing() -> None:
+    """build_plan takes the users as they arrive (a generator over the pages), once."""
+    a, b = person("1", "a@x.org", "A", "Engineer"), person("2", "b@x.org", "B", "Engineer")
+    pages = iter([[in_sync("u-1", a)], [user("u-2", "b@x.org", "2")]])
+    read = []
+
+    def users():
+        for page in pages:
+            read.append(len(page))
+            yield from page
+
+    plan = plan_for([a, b], users())
+    assert read == [1, 1]
+    assert by_action(plan) == {"update": ["2"]}
+    assert plan.lms_id == {"1": "u-1", "2": "u-2"}

@@ -49,13 +49,16 @@ def target_config(cfg: ProvisioningConfig, http: HttpSettings = DEFAULT_HTTP) ->
 
 def compute_plan(people_con: duckdb.DuckDBPyConnection, cfg: ProvisioningConfig, as_of: date,
                  http: HttpSettings = DEFAULT_HTTP) -> tuple[Plan, Capabilities]:
-    """Capabilities first, then every LMS user (paged), then the plan. Sends no write."""
+    """Capabilities first, then every LMS user (paged), then the plan. Sends no write.
+
+    Every night reads the LMS in full: the plan compares the checked HRIS data with what the LMS
+    holds now, so a change made in the LMS by anyone else is seen the next night (no stored
+    snapshot to drift). Each page is reduced to the fields the plan compares as it arrives."""
+    people = read_people(people_con, as_of, cfg.scope)
     with ScimTarget(target_config(cfg, http)) as target:
         caps = target.capabilities()
-        users = target.all_users()
-    people = read_people(people_con, as_of, cfg.scope)
-    plan = build_plan(people, users, caps, max_deactivations=cfg.max_deactivations,
-                      max_change_rate=cfg.max_change_rate)
+        plan = build_plan(people, (u for page in target.pages() for u in page), caps,
+                          max_deactivations=cfg.max_deactivations, max_change_rate=cfg.max_change_rate)
     return plan, caps
 
 
@@ -115,8 +118,9 @@ def published_people(paths: WarehousePaths) -> Iterator[duckdb.DuckDBPyConnectio
 
 
 def publish_audit(work: duckdb.DuckDBPyConnection, paths: WarehousePaths, run_id: str) -> None:
-    """Bring the published audit schema up to date (reporting carried over unchanged)."""
-    publication.write_published_files(work, paths, run_id, publish_new=False)
+    """Bring the published audit schema up to date with this run's plan and results (reporting
+    carried over unchanged, only the audit rows the published copy lacks copied)."""
+    publication.refresh_published_audit(work, paths, run_id)
 
 
 def summary_lines(outcome: Outcome, *, changes: int = 30) -> list[str]:

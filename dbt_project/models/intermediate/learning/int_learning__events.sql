@@ -1,7 +1,51 @@
 -- Learning events that matter to the contract (completion events and attempts),
 -- resolved to employee and course. completed/passed/satisfied complete a course;
 -- failed and attempted are attempts.
-with statements as (
+-- Incremental: a night resolves the statements landed since the last build, and again every
+-- statement built earlier whose actor now resolves to another employee (identity links) or
+-- whose activity to another course; a statement voided later is removed (post_hook);
+-- docs/internals.md.
+-- depends_on: {{ ref('stg_xapi__statements') }}
+{{ config(materialized='incremental', unique_key='statement_id', incremental_strategy='delete+insert',
+          on_schema_change='fail', post_hook="{{ delete_voided() }}") }}
+
+{%- set resolved_elsewhere -%}
+    -- actors and activities of rows already built that the current links and courses resolve otherwise
+    select 'actor' as kind, built.actor_key as key_value
+    from (select distinct actor_key, employee_number from {{ this }}) as built
+    left join actors on built.actor_key = actors.source_key
+    where built.employee_number is distinct from actors.employee_number
+    union all
+    select 'activity', built.activity_id
+    from (select distinct activity_id, course_id from {{ this }}) as built
+    left join courses on built.activity_id = courses.xapi_activity_id
+    where built.course_id is distinct from courses.course_id
+{%- endset %}
+
+with actors as (
+    select source_key, employee_number from {{ ref('int_identity__links') }} where source_system = 'xapi'
+),
+
+courses as (
+    select course_id, xapi_activity_id from {{ ref('stg_lms__courses') }}
+),
+
+{%- if is_incremental() %}
+{#- read before the query: when nothing resolves otherwise (most nights), the statements are
+    filtered by a constant the scan applies, not by a join over every statement built #}
+{%- set rechecked = run_query('with actors as (select source_key, employee_number from '
+        ~ ref('int_identity__links') ~ " where source_system = 'xapi'), courses as (select course_id, xapi_activity_id from "
+        ~ ref('stg_lms__courses') ~ ') select count(*) from (' ~ resolved_elsewhere ~ ') as r') if execute else none %}
+{%- set any_rechecked = rechecked is not none and (rechecked.columns[0].values()[0] | int) > 0 %}
+{%- if any_rechecked %}
+
+resolved_elsewhere as (
+    {{ resolved_elsewhere }}
+),
+{%- endif %}
+{%- endif %}
+
+statements as (
     select * from {{ ref('int_learning__statements_unvoided') }}
     where verb_id in (
         'http://adlnet.gov/expapi/verbs/completed',
@@ -10,10 +54,13 @@ with statements as (
         'https://w3id.org/xapi/adl/verbs/satisfied',
         'http://adlnet.gov/expapi/verbs/attempted'
     )
-),
-
-actors as (
-    select source_key, employee_number from {{ ref('int_identity__links') }} where source_system = 'xapi'
+    {%- if is_incremental() %}
+    and (batch_seq > {{ built_batch_seq() }}
+        {%- if any_rechecked %}
+        or actor_key in (select key_value from resolved_elsewhere where kind = 'actor')
+        or object_id in (select key_value from resolved_elsewhere where kind = 'activity')
+        {%- endif %})
+    {%- endif %}
 )
 
 select
@@ -38,7 +85,10 @@ select
     s.success,
     s.score_scaled,
     s.duration_minutes,
-    s.occurred_at
+    s.occurred_at,
+    -- kept so that a later night knows what it built and from which landing
+    s.actor_key,
+    s.batch_seq
 from statements as s
 left join actors on s.actor_key = actors.source_key
-left join {{ ref('stg_lms__courses') }} as c on s.object_id = c.xapi_activity_id
+left join courses as c on s.object_id = c.xapi_activity_id
