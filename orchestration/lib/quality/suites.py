@@ -22,8 +22,17 @@ from typing import Any
 import duckdb
 
 from connectors import duck
+from orchestration.lib.quality import pushdown
 from orchestration.lib.quality.db import table_exists
-from orchestration.lib.quality.gx_engine import AGGREGATE, SET_LEVEL, failed, flag_column, validate_batches
+from orchestration.lib.quality.gx_engine import (
+    AGGREGATE,
+    POSITION,
+    SET_LEVEL,
+    batch_form,
+    failed,
+    flag_column,
+    validate_batches,
+)
 from orchestration.lib.quality.outcome import CheckOutcome, CheckSpec, error_text
 from orchestration.lib.quality.suite_model import (
     Expect,
@@ -68,10 +77,12 @@ IRI_REGEX = r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$"
 def _raw_suite(stream: str) -> Suite:
     table = f"raw.{stream}"
     # The latest version of each record (largest batch_seq); within a batch only one
-    # version may be written, so a record_id appearing twice here is a landing bug.
+    # version may be written, so a record_id appearing twice here is a landing bug. The
+    # columns are computed before the window, which then holds them and not the payloads.
     latest = (
-        "select record_id, {extra} (epoch(timestamp '{now}') - epoch(landed_at)) / 3600.0 as age_hours "
-        f"from {table} qualify batch_seq = max(batch_seq) over (partition by record_id)"
+        "select * exclude (batch_seq) from (select record_id, batch_seq, {extra} "
+        f"(epoch(timestamp '{{now}}') - epoch(landed_at)) / 3600.0 as age_hours from {table}) as versions "
+        "qualify batch_seq = max(batch_seq) over (partition by record_id)"
     )
     expects = [
         not_null(table, "record_id", keys=("record_id",),
@@ -422,23 +433,26 @@ def run_suites(con: duckdb.DuckDBPyConnection, names: Iterable[str] | None = Non
 
 
 def run_suite_detailed(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: datetime | None = None,
-                       batch_rows: int = BATCH_ROWS) -> SuiteRun:
+                       batch_rows: int = BATCH_ROWS, read_all: bool = False) -> SuiteRun:
     """Each frame is read in batches of at most ``batch_rows`` rows and validated batch by
     batch; what must see the whole frame (uniqueness, a column's minimum) is computed in
-    DuckDB's SQL, so memory stays bounded whatever the table's size."""
+    DuckDB's SQL, so memory stays bounded whatever the table's size. Only the rows that could
+    fail or lack a value are read (``pushdown``), the others counted; ``read_all`` reads every
+    row, the reference the pushdown must equal."""
     if batch_rows < 1:
         raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
 
     def validate(run: SuiteRun, index: int, frame: Frame) -> tuple[list[CheckOutcome], Any]:
         sql = frame_sql(frame, now)
         try:
-            aggregate = _aggregate(con, frame, sql)
-            reader = con.sql(_with_flags(frame, sql)).to_arrow_reader(batch_rows)
+            where = pushdown.EVERY_ROW if read_all else _candidates(con, frame, sql)
+            rows, aggregate = _whole_frame(con, frame, sql)
+            reader = con.sql(_frame_rows(frame, sql, where)).to_arrow_reader(batch_rows)
         except duckdb.Error as exc:
             raise FrameError(f"query failed: {error_text(exc)}") from None
         try:
             return validate_batches(_suite(suite_name), index, frame, _pandas_batches(reader, run.batch_sizes),
-                                    aggregate)
+                                    aggregate, frame_rows=rows)
         finally:
             reader.close()
 
@@ -482,31 +496,48 @@ def frame_sql(frame: Frame, now: datetime | None) -> str:
     return frame.sql.replace("{now}", now_utc.isoformat(sep=" "))  # noqa: RUF027
 
 
-def _with_flags(frame: Frame, sql: str) -> str:
-    """The frame plus, per set-level expectation, whether the row's value is unique in the
-    whole frame (as GX judges it: nulls are not duplicates; for a compound key only a row
-    missing every column is skipped), in the frame's own row order."""
+def _candidates(con: duckdb.DuckDBPyConnection, frame: Frame, sql: str) -> str:
+    """The condition selecting the rows of the frame GX must see (``pushdown``): the others
+    pass every row-level expectation with a value present, and are only counted."""
+    rel = con.sql(sql)  # binds the query (its column types), runs nothing
+    types = {c: t.id for c, t in zip(rel.columns, rel.types, strict=True)}
+    types.update({flag_column(e): "boolean" for e in frame.expects if e.gx_type in SET_LEVEL})
+    return pushdown.candidates([batch_form(e) for e in frame.expects if e.gx_type not in AGGREGATE], types)
+
+
+def _frame_rows(frame: Frame, sql: str, where: str) -> str:
+    """The frame's rows GX validates (``where``), in the frame's order, each with its position
+    in the whole frame (``_bridge_pos``, what GX's row positions are mapped back to) and, per
+    set-level expectation, whether its value is unique in the whole frame (as GX judges it:
+    nulls are not duplicates; for a compound key only a row missing every column is skipped)."""
     flags = []
     for e in frame.expects:
         if e.gx_type not in SET_LEVEL:
             continue
         cols = [e.kwargs["column"]] if SET_LEVEL[e.gx_type] == "column" else list(e.kwargs["column_list"])
         missing = " and ".join(f"{c} is null" for c in cols)
-        flags.append(f"(({missing}) or count(*) over (partition by {', '.join(cols)}) = 1) as {flag_column(e)}")
-    if not flags:
+        # duplicated values by a hash aggregate, not a window over the frame's every column
+        duplicated = (f"select {', '.join(cols)} from ({sql}) as frame group by all having count(*) > 1")
+        same = " and ".join(f"dup.{c} is not distinct from numbered.{c}" for c in cols)
+        flags.append(f"(({missing}) or not exists (select 1 from ({duplicated}) as dup where {same})) "
+                     f"as {flag_column(e)}")
+    if not flags and where == pushdown.EVERY_ROW:
         return sql
-    return (f"select * exclude (_bridge_pos) from (select *, {', '.join(flags)} from "
-            f"(select *, row_number() over () as _bridge_pos from ({sql}) as frame) as numbered) as flagged "
-            "order by _bridge_pos")
+    numbered = f"select *, row_number() over () - 1 as {POSITION} from ({sql}) as frame"
+    flagged = f"select *, {', '.join(flags)} from ({numbered}) as numbered" if flags else numbered
+    return f"select * from ({flagged}) as flagged where {where} order by {POSITION}"
 
 
-def _aggregate(con: duckdb.DuckDBPyConnection, frame: Frame, sql: str) -> Any:
-    """The frame's aggregate expectations' figures as a one-row frame (no row for an empty frame)."""
+def _whole_frame(con: duckdb.DuckDBPyConnection, frame: Frame, sql: str) -> tuple[int, Any]:
+    """The frame's row count and its aggregate expectations' figures as a one-row frame
+    (None without aggregate expectations; no row for an empty frame), in one scan."""
     cols = [(AGGREGATE[e.gx_type], e.kwargs["column"]) for e in frame.expects if e.gx_type in AGGREGATE]
+    select = ", ".join([f"count(*) as {POSITION}", *(f"{fn}({c}) as {c}" for fn, c in dict.fromkeys(cols))])
+    figures = con.sql(f"select {select} from ({sql}) as frame").df()
+    rows = int(figures[POSITION].iloc[0])
     if not cols:
-        return None
-    select = ", ".join(f"{fn}({c}) as {c}" for fn, c in dict.fromkeys(cols))
-    return con.sql(f"select {select} from ({sql}) as frame having count(*) > 0").df()
+        return rows, None
+    return rows, figures.drop(columns=[POSITION]).iloc[0:1 if rows else 0]
 
 
 def _pandas_batches(reader: Any, sizes: list[int]) -> Iterator[Any]:
