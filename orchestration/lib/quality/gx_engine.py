@@ -14,7 +14,7 @@ import os
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -202,7 +202,8 @@ def _value_counts(values: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def validate_batches(suite: Suite, index: int, frame: Frame, batches: Iterable[Any],
-                     aggregate: Any = None, frame_rows: int | None = None) -> tuple[list[CheckOutcome], Any]:
+                     aggregate: Any = None, frame_rows: int | None = None,
+                     missing: Mapping[str, int] | None = None) -> tuple[list[CheckOutcome], Any]:
     """Validate a frame read in bounded batches (pandas frames, in frame order) and combine
     the per-batch results into one result per expectation: counts are summed, sample rows
     are the frame's first unexpected rows. Set-level expectations arrive as per-row flags
@@ -211,8 +212,9 @@ def validate_batches(suite: Suite, index: int, frame: Frame, batches: Iterable[A
 
     With ``frame_rows`` (the whole frame's row count) the batches may hold only some of its
     rows, each with its frame position (``POSITION``): the rows not read passed every
-    row-level expectation with a value present (``pushdown``), so they add to each one's
-    element count only."""
+    row-level expectation or lack its value (``pushdown``): they add to each one's element
+    count, and ``missing`` (check name: the whole frame's missing values, counted in SQL) is
+    the missing count of an expectation whose missing rows were left unread."""
     row_level = [e for e in frame.expects if e.gx_type not in AGGREGATE]
     tallies = {e.check_name: _Tally() for e in frame.expects}
     last: Any = None
@@ -225,6 +227,10 @@ def validate_batches(suite: Suite, index: int, frame: Frame, batches: Iterable[A
             raise RuntimeError(f"read {read} rows of a frame of {frame_rows}")
         for e in row_level:
             tallies[e.check_name].element_count += frame_rows - read
+        for name, count in (missing or {}).items():
+            if tallies[name].missing_count is None:
+                raise RuntimeError(f"{name}: Great Expectations gave no missing count to complete")
+            tallies[name].missing_count = count
     if aggregate is not None:
         last = _validate_one(f"{suite.name}__frame{index}__aggregate", suite,
                              [e for e in frame.expects if e.gx_type in AGGREGATE], aggregate, tallies, 0) or last

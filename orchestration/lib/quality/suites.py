@@ -445,14 +445,20 @@ def run_suite_detailed(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: 
     def validate(run: SuiteRun, index: int, frame: Frame) -> tuple[list[CheckOutcome], Any]:
         sql = frame_sql(frame, now)
         try:
-            where = pushdown.EVERY_ROW if read_all else _candidates(con, frame, sql)
-            rows, aggregate = _whole_frame(con, frame, sql)
+            columns = _types(con, sql)
+            flags = {flag_column(e): "boolean" for e in frame.expects if e.gx_type in SET_LEVEL}
+            row_level = [batch_form(e) for e in frame.expects if e.gx_type not in AGGREGATE]
+            where = pushdown.EVERY_ROW if read_all else pushdown.candidates(row_level, {**columns, **flags})
+            # a uniqueness flag is never missing (nor a column of the frame's own query)
+            missing = {} if read_all else {e.check_name: m for e in row_level
+                                           if (m := pushdown.missing_values(e, columns)) is not None}
+            rows, aggregate, missing_counts = _whole_frame(con, frame, sql, missing)
             reader = con.sql(_frame_rows(frame, sql, where)).to_arrow_reader(batch_rows)
         except duckdb.Error as exc:
             raise FrameError(f"query failed: {error_text(exc)}") from None
         try:
             return validate_batches(_suite(suite_name), index, frame, _pandas_batches(reader, run.batch_sizes),
-                                    aggregate, frame_rows=rows)
+                                    aggregate, frame_rows=rows, missing=missing_counts)
         finally:
             reader.close()
 
@@ -496,13 +502,10 @@ def frame_sql(frame: Frame, now: datetime | None) -> str:
     return frame.sql.replace("{now}", now_utc.isoformat(sep=" "))  # noqa: RUF027
 
 
-def _candidates(con: duckdb.DuckDBPyConnection, frame: Frame, sql: str) -> str:
-    """The condition selecting the rows of the frame GX must see (``pushdown``): the others
-    pass every row-level expectation with a value present, and are only counted."""
-    rel = con.sql(sql)  # binds the query (its column types), runs nothing
-    types = {c: t.id for c, t in zip(rel.columns, rel.types, strict=True)}
-    types.update({flag_column(e): "boolean" for e in frame.expects if e.gx_type in SET_LEVEL})
-    return pushdown.candidates([batch_form(e) for e in frame.expects if e.gx_type not in AGGREGATE], types)
+def _types(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, str]:
+    """The query's column types (DuckDB's ids)."""
+    rel = con.sql(sql)  # binds the query, runs nothing
+    return {c: t.id for c, t in zip(rel.columns, rel.types, strict=True)}
 
 
 def _frame_rows(frame: Frame, sql: str, where: str) -> str:
@@ -528,16 +531,23 @@ def _frame_rows(frame: Frame, sql: str, where: str) -> str:
     return f"select * from ({flagged}) as flagged where {where} order by {POSITION}"
 
 
-def _whole_frame(con: duckdb.DuckDBPyConnection, frame: Frame, sql: str) -> tuple[int, Any]:
-    """The frame's row count and its aggregate expectations' figures as a one-row frame
-    (None without aggregate expectations; no row for an empty frame), in one scan."""
+def _whole_frame(con: duckdb.DuckDBPyConnection, frame: Frame, sql: str,
+                 missing: dict[str, str]) -> tuple[int, Any, dict[str, int]]:
+    """In one scan of the frame: its row count, its aggregate expectations' figures as a
+    one-row frame (None without aggregate expectations; no row for an empty frame), and per
+    expectation in ``missing`` how many of its values are missing."""
     cols = [(AGGREGATE[e.gx_type], e.kwargs["column"]) for e in frame.expects if e.gx_type in AGGREGATE]
-    select = ", ".join([f"count(*) as {POSITION}", *(f"{fn}({c}) as {c}" for fn, c in dict.fromkeys(cols))])
+    counts = {name: f"_bridge_missing_{i}" for i, name in enumerate(missing)}
+    select = ", ".join([f"count(*) as {POSITION}",
+                        *(f"count(*) filter (where {missing[name]}) as {alias}" for name, alias in counts.items()),
+                        *(f"{fn}({c}) as {c}" for fn, c in dict.fromkeys(cols))])
     figures = con.sql(f"select {select} from ({sql}) as frame").df()
     rows = int(figures[POSITION].iloc[0])
+    missing_counts = {name: int(figures[alias].iloc[0]) for name, alias in counts.items()}
     if not cols:
-        return rows, None
-    return rows, figures.drop(columns=[POSITION]).iloc[0:1 if rows else 0]
+        return rows, None, missing_counts
+    aggregate = figures.drop(columns=[POSITION, *counts.values()]).iloc[0:1 if rows else 0]
+    return rows, aggregate, missing_counts
 
 
 def _pandas_batches(reader: Any, sizes: list[int]) -> Iterator[Any]:
