@@ -14,7 +14,7 @@ import os
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -114,6 +114,10 @@ SET_LEVEL = {"ExpectColumnValuesToBeUnique": "column", "ExpectCompoundColumnsToB
 AGGREGATE = {"ExpectColumnMinToBeBetween": "min"}
 
 
+# A frame row's position in the whole frame, where only some of its rows are read (``pushdown``).
+POSITION = "_bridge_pos"
+
+
 def flag_column(e: Expect) -> str:
     return f"{e.check_name}__is_unique"
 
@@ -137,7 +141,7 @@ class _Tally:
     keys: list[str] = field(default_factory=list)
     results: list[Any] = field(default_factory=list)
 
-    def add(self, r: Any, offset: int, df: Any, e: Expect) -> None:
+    def add(self, r: Any, frame_positions: Sequence[int], df: Any, e: Expect) -> None:
         self.results.append(r)
         res = r.result or {}
         self.element_count += int(res.get("element_count") or 0)
@@ -146,7 +150,7 @@ class _Tally:
             self.missing_count = (self.missing_count or 0) + int(res["missing_count"])
         room = MAX_SAMPLE_KEYS - len(self.positions)
         positions = [p for p in res.get("partial_unexpected_index_list") or [] if isinstance(p, int)][:room]
-        self.positions += [offset + p for p in positions]
+        self.positions += [int(frame_positions[p]) for p in positions]
         values = list(res.get("partial_unexpected_list") or [])
         if e.gx_type in SET_LEVEL:  # the duplicated values, as GX lists them, not the flag behind them
             cols = e.kwargs.get("column_list")
@@ -198,19 +202,35 @@ def _value_counts(values: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def validate_batches(suite: Suite, index: int, frame: Frame, batches: Iterable[Any],
-                     aggregate: Any = None) -> tuple[list[CheckOutcome], Any]:
+                     aggregate: Any = None, frame_rows: int | None = None,
+                     missing: Mapping[str, int] | None = None) -> tuple[list[CheckOutcome], Any]:
     """Validate a frame read in bounded batches (pandas frames, in frame order) and combine
     the per-batch results into one result per expectation: counts are summed, sample rows
     are the frame's first unexpected rows. Set-level expectations arrive as per-row flags
     computed in SQL over the whole frame (``batch_form``); aggregate ones are validated
-    once, on the one-row ``aggregate`` frame."""
+    once, on the one-row ``aggregate`` frame.
+
+    With ``frame_rows`` (the whole frame's row count) the batches may hold only some of its
+    rows, each with its frame position (``POSITION``): the rows not read passed every
+    row-level expectation or lack its value (``pushdown``): they add to each one's element
+    count, and ``missing`` (check name: the whole frame's missing values, counted in SQL) is
+    the missing count of an expectation whose missing rows were left unread."""
     row_level = [e for e in frame.expects if e.gx_type not in AGGREGATE]
     tallies = {e.check_name: _Tally() for e in frame.expects}
     last: Any = None
-    offset = 0
+    read = 0
     for df in batches:
-        last = _validate_one(f"{suite.name}__frame{index}__rows", suite, row_level, df, tallies, offset)
-        offset += len(df)
+        last = _validate_one(f"{suite.name}__frame{index}__rows", suite, row_level, df, tallies, read)
+        read += len(df)
+    if frame_rows is not None and last is not None:
+        if frame_rows < read:
+            raise RuntimeError(f"read {read} rows of a frame of {frame_rows}")
+        for e in row_level:
+            tallies[e.check_name].element_count += frame_rows - read
+        for name, count in (missing or {}).items():
+            if tallies[name].missing_count is None:
+                raise RuntimeError(f"{name}: Great Expectations gave no missing count to complete")
+            tallies[name].missing_count = count
     if aggregate is not None:
         last = _validate_one(f"{suite.name}__frame{index}__aggregate", suite,
                              [e for e in frame.expects if e.gx_type in AGGREGATE], aggregate, tallies, 0) or last
@@ -234,6 +254,8 @@ def _validate_one(key: str, suite: Suite, expects: Sequence[Expect], df: Any, ta
     if not expects:
         return None
     df = df.reset_index(drop=True)  # GX reports row positions; keys are looked up by position
+    # each row's position in the whole frame: its own column where only some rows are read
+    frame_positions = df[POSITION].tolist() if POSITION in df.columns else range(offset, offset + len(df))
     forms = [batch_form(e) for e in expects]
     with _gx_lock:
         gx_suite = _cached_suite(key, suite, forms)
@@ -253,7 +275,7 @@ def _validate_one(key: str, suite: Suite, expects: Sequence[Expect], df: Any, ta
     for r in result.results:
         name = r.expectation_config.meta.get("check_name")
         if name in by_name:
-            tallies[name].add(r, offset, df, by_name[name])
+            tallies[name].add(r, frame_positions, df, by_name[name])
     return result
 
 

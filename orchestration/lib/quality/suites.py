@@ -22,8 +22,17 @@ from typing import Any
 import duckdb
 
 from connectors import duck
+from orchestration.lib.quality import pushdown
 from orchestration.lib.quality.db import table_exists
-from orchestration.lib.quality.gx_engine import AGGREGATE, SET_LEVEL, failed, flag_column, validate_batches
+from orchestration.lib.quality.gx_engine import (
+    AGGREGATE,
+    POSITION,
+    SET_LEVEL,
+    batch_form,
+    failed,
+    flag_column,
+    validate_batches,
+)
 from orchestration.lib.quality.outcome import CheckOutcome, CheckSpec, error_text
 from orchestration.lib.quality.suite_model import (
     Expect,
@@ -68,10 +77,12 @@ IRI_REGEX = r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$"
 def _raw_suite(stream: str) -> Suite:
     table = f"raw.{stream}"
     # The latest version of each record (largest batch_seq); within a batch only one
-    # version may be written, so a record_id appearing twice here is a landing bug.
+    # version may be written, so a record_id appearing twice here is a landing bug. The
+    # columns are computed before the window, which then holds them and not the payloads.
     latest = (
-        "select record_id, {extra} (epoch(timestamp '{now}') - epoch(landed_at)) / 3600.0 as age_hours "
-        f"from {table} qualify batch_seq = max(batch_seq) over (partition by record_id)"
+        "select * exclude (batch_seq) from (select record_id, batch_seq, {extra} "
+        f"(epoch(timestamp '{{now}}') - epoch(landed_at)) / 3600.0 as age_hours from {table}) as versions "
+        "qualify batch_seq = max(batch_seq) over (partition by record_id)"
     )
     expects = [
         not_null(table, "record_id", keys=("record_id",),
@@ -422,23 +433,32 @@ def run_suites(con: duckdb.DuckDBPyConnection, names: Iterable[str] | None = Non
 
 
 def run_suite_detailed(con: duckdb.DuckDBPyConnection, suite_name: str, *, now: datetime | None = None,
-                       batch_rows: int = BATCH_ROWS) -> SuiteRun:
+                       batch_rows: int = BATCH_ROWS, read_all: bool = False) -> SuiteRun:
     """Each frame is read in batches of at most ``batch_rows`` rows and validated batch by
     batch; what must see the whole frame (uniqueness, a column's minimum) is computed in
-    DuckDB's SQL, so memory stays bounded whatever the table's size."""
+    DuckDB's SQL, so memory stays bounded whatever the table's size. Only the rows that could
+    fail or lack a value are read (``pushdown``), the others counted; ``read_all`` reads every
+    row, the reference the pushdown must equal."""
     if batch_rows < 1:
         raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
 
     def validate(run: SuiteRun, index: int, frame: Frame) -> tuple[list[CheckOutcome], Any]:
         sql = frame_sql(frame, now)
         try:
-            aggregate = _aggregate(con, frame, sql)
-            reader = con.sql(_with_flags(frame, sql)).to_arrow_reader(batch_rows)
+            columns = _types(con, sql)
+            flags = {flag_column(e): "boolean" for e in frame.expects if e.gx_type in SET_LEVEL}
+            row_level = [batch_form(e) for e in frame.expects if e.gx_type not in AGGREGATE]
+            where = pushdown.EVERY_ROW if read_all else pushdown.candidates(row_level, {**columns, **flags})
+            # a uniqueness flag is never missing (nor a column of the frame's own query)
+            missing = {} if read_all else {e.check_name: m for e in row_level
+                                           if (m := pushdown.missing_values(e, columns)) is not None}
+            rows, aggregate, missing_counts = _whole_frame(con, frame, sql, missing)
+            reader = con.sql(_frame_rows(frame, sql, where)).to_arrow_reader(batch_rows)
         except duckdb.Error as exc:
             raise FrameError(f"query failed: {error_text(exc)}") from None
         try:
             return validate_batches(_suite(suite_name), index, frame, _pandas_batches(reader, run.batch_sizes),
-                                    aggregate)
+                                    aggregate, frame_rows=rows, missing=missing_counts)
         finally:
             reader.close()
 
@@ -482,31 +502,52 @@ def frame_sql(frame: Frame, now: datetime | None) -> str:
     return frame.sql.replace("{now}", now_utc.isoformat(sep=" "))  # noqa: RUF027
 
 
-def _with_flags(frame: Frame, sql: str) -> str:
-    """The frame plus, per set-level expectation, whether the row's value is unique in the
-    whole frame (as GX judges it: nulls are not duplicates; for a compound key only a row
-    missing every column is skipped), in the frame's own row order."""
+def _types(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, str]:
+    """The query's column types (DuckDB's ids)."""
+    rel = con.sql(sql)  # binds the query, runs nothing
+    return {c: t.id for c, t in zip(rel.columns, rel.types, strict=True)}
+
+
+def _frame_rows(frame: Frame, sql: str, where: str) -> str:
+    """The frame's rows GX validates (``where``), in the frame's order, each with its position
+    in the whole frame (``_bridge_pos``, what GX's row positions are mapped back to) and, per
+    set-level expectation, whether its value is unique in the whole frame (as GX judges it:
+    nulls are not duplicates; for a compound key only a row missing every column is skipped)."""
     flags = []
     for e in frame.expects:
         if e.gx_type not in SET_LEVEL:
             continue
         cols = [e.kwargs["column"]] if SET_LEVEL[e.gx_type] == "column" else list(e.kwargs["column_list"])
         missing = " and ".join(f"{c} is null" for c in cols)
-        flags.append(f"(({missing}) or count(*) over (partition by {', '.join(cols)}) = 1) as {flag_column(e)}")
-    if not flags:
+        # duplicated values by a hash aggregate, not a window over the frame's every column
+        duplicated = (f"select {', '.join(cols)} from ({sql}) as frame group by all having count(*) > 1")
+        same = " and ".join(f"dup.{c} is not distinct from numbered.{c}" for c in cols)
+        flags.append(f"(({missing}) or not exists (select 1 from ({duplicated}) as dup where {same})) "
+                     f"as {flag_column(e)}")
+    if not flags and where == pushdown.EVERY_ROW:
         return sql
-    return (f"select * exclude (_bridge_pos) from (select *, {', '.join(flags)} from "
-            f"(select *, row_number() over () as _bridge_pos from ({sql}) as frame) as numbered) as flagged "
-            "order by _bridge_pos")
+    numbered = f"select *, row_number() over () - 1 as {POSITION} from ({sql}) as frame"
+    flagged = f"select *, {', '.join(flags)} from ({numbered}) as numbered" if flags else numbered
+    return f"select * from ({flagged}) as flagged where {where} order by {POSITION}"
 
 
-def _aggregate(con: duckdb.DuckDBPyConnection, frame: Frame, sql: str) -> Any:
-    """The frame's aggregate expectations' figures as a one-row frame (no row for an empty frame)."""
+def _whole_frame(con: duckdb.DuckDBPyConnection, frame: Frame, sql: str,
+                 missing: dict[str, str]) -> tuple[int, Any, dict[str, int]]:
+    """In one scan of the frame: its row count, its aggregate expectations' figures as a
+    one-row frame (None without aggregate expectations; no row for an empty frame), and per
+    expectation in ``missing`` how many of its values are missing."""
     cols = [(AGGREGATE[e.gx_type], e.kwargs["column"]) for e in frame.expects if e.gx_type in AGGREGATE]
+    counts = {name: f"_bridge_missing_{i}" for i, name in enumerate(missing)}
+    select = ", ".join([f"count(*) as {POSITION}",
+                        *(f"count(*) filter (where {missing[name]}) as {alias}" for name, alias in counts.items()),
+                        *(f"{fn}({c}) as {c}" for fn, c in dict.fromkeys(cols))])
+    figures = con.sql(f"select {select} from ({sql}) as frame").df()
+    rows = int(figures[POSITION].iloc[0])
+    missing_counts = {name: int(figures[alias].iloc[0]) for name, alias in counts.items()}
     if not cols:
-        return None
-    select = ", ".join(f"{fn}({c}) as {c}" for fn, c in dict.fromkeys(cols))
-    return con.sql(f"select {select} from ({sql}) as frame having count(*) > 0").df()
+        return rows, None, missing_counts
+    aggregate = figures.drop(columns=[POSITION, *counts.values()]).iloc[0:1 if rows else 0]
+    return rows, aggregate, missing_counts
 
 
 def _pandas_batches(reader: Any, sizes: list[int]) -> Iterator[Any]:
