@@ -55,7 +55,7 @@ def run_suites(url: str, names: Iterable[str], *, now: datetime | None = None) -
     # the pipeline's writer role owns the build schemas (as for every other step on Postgres)
     engine_kwargs = {"connect_args": {"options": f"-c role={WRITER} {_SESSION}",
                                       "application_name": "hris-lms-bridge checks"}}
-    pg = _connect(target)
+    pg = connect_checks(target)
     try:
         with postgres_source(connection_string, engine_kwargs) as source:
             return [_run_suite(BuiltTables(pg), source, name, now) for name in names]
@@ -71,7 +71,8 @@ def _run_suite(tables: BuiltTables, source: Any, name: str, now: datetime | None
     return run_frames(tables, name, validate, error="query failed")
 
 
-def _connect(target: Any) -> Any:
+def connect_checks(target: Any) -> Any:
+    """A connection for the checks' own SQL, as the writer, autocommit, without JIT (_SESSION)."""
     pg = connect(target, role=WRITER, autocommit=True)
     with pg.cursor() as cur:
         cur.execute("set jit = off")  # as _SESSION
@@ -79,7 +80,7 @@ def _connect(target: Any) -> Any:
 
 
 def run_reconciliation(url: str, thresholds: reconciliation.QualityThresholds | None = None) -> list[CheckOutcome]:
-    pg = _connect(parse_warehouse_url(url))
+    pg = connect_checks(parse_warehouse_url(url))
     try:
         return reconciliation.run_reconciliation(BuiltTables(pg), thresholds)
     finally:
