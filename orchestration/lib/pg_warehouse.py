@@ -107,14 +107,22 @@ def audit_copy(paths: WarehousePaths) -> duckdb.DuckDBPyConnection:
 
 def snapshot_published(paths: WarehousePaths, dest: Path) -> Path:
     """What readers of Postgres see (`reporting` and `audit`, never `restricted`) in a DuckDB
-    file, so the report site is built from exactly the published tables on either target."""
+    file, so the report site is built from exactly the published tables on either target.
+
+    A run takes it up to three times (the report after publishing, provisioning's people, the
+    report again with provisioning's audit rows), and `reporting` changes only when a swap
+    publishes: its tables are taken from the previous snapshot when that one was copied from
+    the same publication (each table's comment names it), and only `audit` travels again."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
     tmp.unlink(missing_ok=True)
     duck = connect_scratch(paths, tmp)
     pg = _connect(paths.pg_url, as_writer=False)
     try:
-        for schema in ("reporting", "audit"):
+        # read before the tables: a swap in between leaves an older mark, never a newer one
+        mark = _publication_mark(pg)
+        reused = mark is not None and _reuse_reporting(duck, dest, mark)
+        for schema in ("audit",) if reused else ("reporting", "audit"):
             with pg.cursor() as cur:
                 cur.execute("select table_name from information_schema.tables where table_schema = %s "
                             "and table_type = 'BASE TABLE'", (schema,))
@@ -122,11 +130,47 @@ def snapshot_published(paths: WarehousePaths, dest: Path) -> Path:
             duck.execute(f'create schema if not exists "{schema}"')
             for table in tables:
                 _copy_table(pg, duck, schema, table, f'create table "{schema}"."{table}" as', paths)
+                if schema == "reporting" and mark is not None:
+                    _mark(duck, table, mark)
     finally:
         pg.close()
         duck.close()
     os.replace(tmp, dest)
     return dest
+
+
+def _publication_mark(pg: psycopg2.extensions.connection) -> str | None:
+    """Which publication `reporting` holds: each swap renames a new build schema into place, so
+    its oid and the transaction that last wrote its catalog row (the swap's rename and grants)
+    change with every publication and with nothing else that leaves its tables as they were."""
+    with pg.cursor() as cur:
+        cur.execute("select 'publication ' || oid::text || ':' || xmin::text from pg_namespace "
+                    "where nspname = 'reporting'")
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def _mark(duck: duckdb.DuckDBPyConnection, table: str, mark: str) -> None:
+    duck.execute(f"""comment on table "reporting"."{table}" is '{mark.replace("'", "''")}'""")
+
+
+def _reuse_reporting(duck: duckdb.DuckDBPyConnection, previous: Path, mark: str) -> bool:
+    """Copy `reporting` from the previous snapshot if every table of it has `mark`."""
+    if not previous.exists():
+        return False
+    duck.execute("attach ? as previous (read_only)", [str(previous)])
+    try:
+        tables = duck.execute("select table_name, comment from duckdb_tables() "
+                              "where database_name = 'previous' and schema_name = 'reporting'").fetchall()
+        if not tables or any(comment != mark for _, comment in tables):
+            return False
+        duck.execute('create schema if not exists "reporting"')
+        for table, _ in tables:
+            duck.execute(f'create table "reporting"."{table}" as select * from previous."reporting"."{table}"')
+            _mark(duck, table, mark)
+        return True
+    finally:
+        duck.execute("detach previous")
 
 
 # Postgres types -> DuckDB's, to read COPY's CSV with the table's own types (anything else,

@@ -13,6 +13,7 @@ import pytest
 from orchestration.lib import pg_warehouse
 from orchestration.lib.postgres.connection import PgTarget, connect
 from orchestration.lib.quality import postgres_checks, reconciliation, suites
+from orchestration.lib.quality.postgres_checks import BuiltTables
 from tests.quality.dq_fixtures import NOW, build_clean_db
 
 pytestmark = pytest.mark.postgres
@@ -112,3 +113,12 @@ def test_missing_built_table_fails_its_checks_without_raising(warehouse) -> None
     (run,) = postgres_checks.run_suites(url, ["reporting__fct_observation"], now=NOW)
     assert all(not o.success and o.observed_value == "missing table: reporting.fct_observation"
                for o in run.outcomes)
+
+
+def test_the_checks_sessions_run_without_jit(pg_db: PgTarget) -> None:
+    pg_warehouse.ensure_ready(pg_db.url(with_password=True))
+    pg = postgres_checks.connect_checks(pg_db)
+    try:
+        assert BuiltTables(pg).execute("select current_setting('jit')").fetchall() == [("off",)]
+    finally:
+        pg.close()

@@ -13,7 +13,7 @@ import pytest
 
 from connectors.landing import DuckDBLander, ExtractAudit, RecordSpec, ensure_schema
 from orchestration.lib.postgres.connection import PgTarget, connect
-from orchestration.lib.postgres.mirror import MirrorError, mirror_audit, mirror_raw
+from orchestration.lib.postgres.mirror import CHUNK_ROWS, MirrorError, mirror_audit, mirror_raw
 
 pytestmark = pytest.mark.postgres
 
@@ -179,6 +179,40 @@ def test_remirror_adds_nothing_and_a_new_batch_adds_only_its_rows(work, pg) -> N
     ]
 
 
+def test_rows_travel_in_chunks_each_exactly_once(work, pg) -> None:
+    con, lander = work
+    lander.land_batch("hris", "users", [_user(i) for i in range(4, 10)], "run-2", spec=SCIM)
+    versions = "select record_id, record_hash, batch_seq from raw.hris__users order by 1, 3"
+
+    copied = mirror_raw(con, pg, chunk_rows=2)  # 9 rows: five chunks
+
+    assert copied["raw.hris__users"] == 9
+    assert _pg_all(pg, versions) == con.execute(versions).fetchall()
+    # the index on batch_seq is built after the first load, once
+    assert _pg_all(pg, "select indexname from pg_indexes where schemaname = 'raw' and tablename = 'hris__users'") \
+        == [("hris__users__batch_seq_idx",)]
+    lander.land_batch("hris", "users", [_user(1, "Lead"), _user(2, "Lead"), _user(3, "Lead")], "run-3", spec=SCIM)
+    assert mirror_raw(con, pg, chunk_rows=2)["raw.hris__users"] == 3
+    assert _pg_all(pg, versions) == con.execute(versions).fetchall()
+
+
+def test_backslashes_tabs_line_breaks_empty_strings_and_nulls_arrive_unchanged(work, pg) -> None:
+    con, _ = work
+    odd_id = "a\\b\tc\nd\re \\N"  # the text format's special characters, and its NULL spelled out
+    title = 'C:\\temp\t"x"\n'
+    payload = json.dumps({"id": odd_id, "title": title, "gone": None}, indent="\t")  # tabs and newlines
+    con.execute(
+        "insert into raw.lms__courses values (?, ?, '', null, false, 'run-2', nextval('bridge_state.batch_seq'), "
+        "now()::timestamp)",
+        [odd_id, payload],
+    )
+    mirror_raw(con, pg)
+    assert _pg_all(
+        pg, "select record_id, record_hash, source_updated_at, payload ->> 'title', payload -> 'gone' "
+        "from raw.lms__courses",
+    ) == [(odd_id, "", None, title, None)]
+
+
 def test_mirror_audit_appends_missing_rows_and_upserts_runs(work, pg) -> None:
     con, lander = work
     first = mirror_audit(con, pg)
@@ -215,15 +249,17 @@ def test_mirror_audit_appends_missing_rows_and_upserts_runs(work, pg) -> None:
     assert mirror_audit(con, pg) == dict.fromkeys(first, 0)
 
 
-def test_mirror_is_one_transaction_nothing_lands_on_failure(work, pg) -> None:
+@pytest.mark.parametrize("chunk_rows", [CHUNK_ROWS, 1])
+def test_mirror_is_one_transaction_nothing_lands_on_failure(work, pg, chunk_rows: int) -> None:
     con, _ = work
     # a PG-incompatible JSON (NUL escape) in the last table copied aborts the whole mirror
+    # (with chunk_rows=1, after other chunks of the same table went in)
     con.execute(
-        "insert into raw.xapi__statements values ('s1', '{\"x\": \"\\u0000\"}', 'h', null, false, "
-        "'run-1', 999, now()::timestamp)"
+        "insert into raw.xapi__statements values ('s0', '{\"x\": 1}', 'h', null, false, 'run-1', 998, now()::timestamp), "
+        "('s1', '{\"x\": \"\\u0000\"}', 'h', null, false, 'run-1', 999, now()::timestamp)"
     )
     with pytest.raises(MirrorError, match=r"raw\.xapi__statements.*nothing was copied") as err:
-        mirror_raw(con, pg)
+        mirror_raw(con, pg, chunk_rows=chunk_rows)
     assert "\\u0000" not in str(err.value) and err.value.__cause__ is None
     assert _pg_all(pg, "select count(*) from pg_tables where schemaname = 'raw'") == [(0,)]
 

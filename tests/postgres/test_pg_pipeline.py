@@ -176,6 +176,22 @@ def test_postgres_sync_publishes_the_same_tables_as_duckdb(synced) -> None:
     assert shown and shown.group(1) == run_id
 
 
+def test_the_dimensions_the_reference_checks_look_keys_up_in_are_indexed_on_postgres(synced) -> None:
+    """Without these, PostgreSQL runs each reference check as one scan of the dimension per fact row."""
+    con = psycopg2.connect(synced[0])
+    try:
+        with con.cursor() as cur:
+            cur.execute("select t.relname, a.attname from pg_index i join pg_class t on t.oid = i.indrelid "
+                        "join pg_namespace n on n.oid = t.relnamespace "
+                        "join pg_attribute a on a.attrelid = t.oid and a.attnum = any(i.indkey) "
+                        "where n.nspname = 'reporting'")
+            indexed = set(cur.fetchall())
+    finally:
+        con.close()
+    assert {("dim_employee", "employee_number"), ("dim_objective", "objective_id"),
+            ("dim_competency", "competency_id")} <= indexed
+
+
 def test_what_postgres_published_matches_the_ground_truth(sim, synced) -> None:
     """The differential checks test_ground_truth.py makes of DuckDB, made of Postgres: people,
     identity links, title aliases, voided statements, the terminated-but-paid finding, orphans."""

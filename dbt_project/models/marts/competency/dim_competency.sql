@@ -1,4 +1,5 @@
 -- Competencies with their framework and its rating scale.
+{{ config(indexes=postgres_index(['competency_id'])) }}
 select
     c.competency_id,
     c.competency_code as code,

@@ -1,6 +1,7 @@
 -- The objective cascade. Orphans (parent missing) are kept as the root of
 -- their own subtree (is_orphan); objectives in a parent cycle are excluded and
 -- listed in rpt_objective_exception.
+{{ config(indexes=postgres_index(['objective_id'])) }}
 with owners as (
     select source_key, employee_number from {{ ref('int_identity__links') }} where source_system = 'checkins'
 )

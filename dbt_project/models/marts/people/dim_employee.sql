@@ -1,4 +1,5 @@
 -- One row per employee ever seen in the HRIS (the golden key).
+{{ config(indexes=postgres_index(['employee_number'])) }}
 select
     employee_number,
     scim_id,
