@@ -208,7 +208,7 @@ SCIM_FIXTURES = Path(__file__).resolve().parents[1] / "connectors" / "fixtures" 
 
 
 def test_a_users_fields_read_at_once_equal_each_fields_own_read() -> None:
-    """The plan reads every LMS user's fields in one pass (read_fields); the read-back and the
+    """The plan reads every LMS user's fields at once (read_fields); the read-back and the
     field table read them one by one (Field.read): the two must never disagree."""
     resources = [json.loads((SCIM_FIXTURES / "rfc7643-8.3-enterprise-user.json").read_text()),
                  {"id": "u1", "userName": "A@X.org", "active": "false", "name": "not an object",

@@ -117,17 +117,10 @@ USER_NAME, EXTERNAL_ID, WORK_EMAIL, ACTIVE = _AT["userName"], _AT["externalId"],
 
 
 def read_fields(resource: dict[str, Any]) -> tuple[Any, ...]:
-    """Every field's current value, in FIELDS order: `Field.read` of each, with the enterprise
-    extension looked up once (a plan reads this of every LMS user; tests hold the two equal)."""
-    ent = _ent(resource)
-    name = resource.get("name")
-    manager = ent.get("manager")
-    if isinstance(manager, dict):
-        manager = manager.get("value")
-    return (resource.get("userName"), resource.get("externalId"), resource.get("displayName"),
-            name.get("formatted") if isinstance(name, dict) else None, resource.get("title"),
-            work_email(resource), _active(resource), ent.get("employeeNumber"), ent.get("department"),
-            ent.get("division"), ent.get("costCenter"), str(manager) if manager not in (None, "") else None)
+    """Every field's current value, in FIELDS order (a plan reads this once of every LMS user)."""
+    return tuple(f.read(resource) for f in FIELDS)
+
+
 # the changes the rate safeguard counts: what moves people between frameworks and reporting lines
 RATE_FIELDS = frozenset(("title", "department", "division", "manager"))
 
