@@ -538,15 +538,15 @@ def _whole_frame(con: duckdb.DuckDBPyConnection, frame: Frame, sql: str,
     expectation in ``missing`` how many of its values are missing."""
     cols = [(AGGREGATE[e.gx_type], e.kwargs["column"]) for e in frame.expects if e.gx_type in AGGREGATE]
     counts = {name: f"_bridge_missing_{i}" for i, name in enumerate(missing)}
-    select = ", ".join([f"count(*) as {POSITION}",
+    select = ", ".join(["count(*) as _bridge_rows",
                         *(f"count(*) filter (where {missing[name]}) as {alias}" for name, alias in counts.items()),
                         *(f"{fn}({c}) as {c}" for fn, c in dict.fromkeys(cols))])
     figures = con.sql(f"select {select} from ({sql}) as frame").df()
-    rows = int(figures[POSITION].iloc[0])
+    rows = int(figures["_bridge_rows"].iloc[0])
     missing_counts = {name: int(figures[alias].iloc[0]) for name, alias in counts.items()}
     if not cols:
         return rows, None, missing_counts
-    aggregate = figures.drop(columns=[POSITION, *counts.values()]).iloc[0:1 if rows else 0]
+    aggregate = figures.drop(columns=["_bridge_rows", *counts.values()]).iloc[0:1 if rows else 0]
     return rows, aggregate, missing_counts
 
 
